@@ -12,7 +12,7 @@
  *     roam_enc_init(&e, buf, sizeof buf);
  *     roam_enc_i64(&e, 42);
  *     roam_enc_cstr(&e, "hello");
- *     if (roam_enc_error(&e)) ...;      // e.len bytes are in buf
+ *     if (roam_enc_error(&e)) ...;      // roam_enc_size(&e) bytes are in buf
  *
  * Decoder: a bounds-checked cursor over a byte range. Reads never go past the
  * end; errors are sticky as above; strings and byte strings are returned as
@@ -79,7 +79,9 @@ ROAM_EXTERN void roam_enc_free(roam_enc *e);
 ROAM_EXTERN uint8_t *roam_enc_detach(roam_enc *e, size_t *len);
 static inline int roam_enc_error(const roam_enc *e) { return e->err; }
 static inline const uint8_t *roam_enc_data(const roam_enc *e) { return e->buf; }
-static inline size_t roam_enc_len(const roam_enc *e) { return e->len; }
+/* Number of bytes written so far. (Named _size because roam_enc_len below
+ * writes a sequence length, mirroring roam_dec_len.) */
+static inline size_t roam_enc_size(const roam_enc *e) { return e->len; }
 
 /* Ensure room for n more bytes and return where they go (NULL on error).
  * Advance with roam_enc_commit(). Used to write a value in place. */
