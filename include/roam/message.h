@@ -171,6 +171,19 @@ ROAM_EXTERN int roam_msg_encode_header(roam_enc *e, const roam_msg *m);
  * "message.hello.unknown-version" or "message.decode-error". */
 ROAM_EXTERN const char *roam_msg_error_rule(int decode_err);
 
+/*
+ * One-line human-readable summary of m for logs (the wire spy), e.g.
+ *   Request conn=0 req=1 method=0x9aabc4ba61fd5df3 meta=0 channels=[] payload=16B
+ *   Goodbye conn=0 reason="message.decode-error"
+ *   Hello V2 max_payload=1048576 initial_credit=65536
+ * No trailing newline. Reasons and metadata keys are quoted with control
+ * characters, quotes, backslashes and invalid UTF-8 escaped, and long ones
+ * cut short. snprintf semantics: writes at most cap bytes including the
+ * terminating NUL (buf may be NULL when cap is 0) and returns the length the
+ * whole summary has, so a return value >= cap means it was truncated.
+ */
+ROAM_EXTERN size_t roam_msg_format(const roam_msg *m, char *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

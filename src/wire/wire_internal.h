@@ -1,0 +1,105 @@
+/*
+ * Internal fast paths of the wire layer, shared by postcard.c, message.c and
+ * cobs.c. Not installed; nothing outside src/wire should need it.
+ *
+ * Varint readers work on a bare cursor (`p`, `end`) and return a small
+ * structure in registers, so that the callers' cursors never have their
+ * address taken and stay in registers on the hot paths.
+ */
+#ifndef ROAM_WIRE_INTERNAL_H
+#define ROAM_WIRE_INTERNAL_H
+
+#include <string.h>
+
+#include <roam/cobs.h>
+#include <roam/message.h>
+#include <roam/postcard.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RW_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RW_NOINLINE __attribute__((noinline))
+#define RW_INLINE inline __attribute__((always_inline))
+#else
+#define RW_LIKELY(x) (x)
+#define RW_UNLIKELY(x) (x)
+#define RW_NOINLINE
+#define RW_INLINE inline
+#endif
+
+/* Result of reading one varint: n bytes consumed (n > 0), or n == 0 for
+ * "input ended" and n == RW_VBAD for "too long or overflows the type". */
+typedef struct rw_vres {
+  uint64_t v;
+  size_t n;
+} rw_vres;
+#define RW_VBAD ((size_t)-1)
+
+/* Out-of-line general case. max_bytes is the longest encoding of the type,
+ * last_max the largest byte allowed in that last position (which also
+ * forbids its continuation bit). */
+rw_vres roam__varint_slow(const uint8_t *p, const uint8_t *end, unsigned max_bytes,
+                          unsigned last_max);
+
+static RW_INLINE rw_vres rw_varint64(const uint8_t *p, const uint8_t *end) {
+  if (RW_LIKELY(p < end) && RW_LIKELY(p[0] < 0x80)) {
+    rw_vres r = {p[0], 1};
+    return r;
+  }
+  if (RW_LIKELY(end - p >= 2) && p[1] < 0x80) {
+    rw_vres r = {(uint64_t)(p[0] & 0x7f) | ((uint64_t)p[1] << 7), 2};
+    return r;
+  }
+  return roam__varint_slow(p, end, ROAM_VARINT_MAX_U64, 0x01);
+}
+
+static RW_INLINE rw_vres rw_varint32(const uint8_t *p, const uint8_t *end) {
+  if (RW_LIKELY(p < end) && RW_LIKELY(p[0] < 0x80)) {
+    rw_vres r = {p[0], 1};
+    return r;
+  }
+  return roam__varint_slow(p, end, ROAM_VARINT_MAX_U32, 0x0f);
+}
+
+static inline int rw_verr(size_t n) {
+  return n == 0 ? ROAM_ERR_TRUNCATED : ROAM_ERR_VARINT;
+}
+
+/* Varint writer: returns the number of bytes written (1..10). */
+static RW_INLINE size_t rw_varint_put(uint8_t *p, uint64_t v) {
+  if (RW_LIKELY(v < 0x80)) {
+    p[0] = (uint8_t)v;
+    return 1;
+  }
+  size_t i = 0;
+  while (v >= 0x80) {
+    p[i++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  p[i++] = (uint8_t)v;
+  return i;
+}
+
+static RW_INLINE size_t rw_varint_size(uint64_t v) {
+  /* 1 + floor(bit_length(v) - 1) / 7, with v == 0 taking one byte. */
+#if defined(__GNUC__) || defined(__clang__)
+  unsigned bits = 64u - (unsigned)__builtin_clzll(v | 1);
+  return (bits + 6u) / 7u;
+#else
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+#endif
+}
+
+/* UTF-8 check with an ASCII fast path (defined in postcard.c). */
+bool roam__utf8_valid(const uint8_t *p, size_t len);
+
+/* Decode a COBS frame known to contain no zero byte. */
+int roam__cobs_decode_nz(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+                         size_t *out_len);
+
+#endif
