@@ -1,0 +1,487 @@
+/*
+ * roam-c runtime layer: an event loop that drives sessions over sockets.
+ *
+ *   roam_loop      single-threaded event loop (epoll on Linux, poll(2)
+ *                  elsewhere or on request), timers, fd watchers, posted
+ *                  tasks (thread-safe), signal watchers.
+ *   roam_link      one byte-stream link (TCP, Unix socket, any connected
+ *                  fd) with its roam_session. The runtime feeds the socket's
+ *                  bytes to roam_session_recv(), writes roam_session_output(),
+ *                  keeps the session's clock fed (roam_session_tick()) and
+ *                  arms a timer for roam_session_next_timeout().
+ *   roam_listener  accepts links (acceptor role) on one address.
+ *   roam_server    a dispatcher + any number of listeners + their links,
+ *                  with graceful shutdown.
+ *   roam_client    one outgoing link: blocking calls for sequential code,
+ *                  callback calls for event-driven code, optional lazy
+ *                  connect and reconnect with exponential backoff, and
+ *                  thread-safe submission from other threads.
+ *   roam_chan      a channel usable from blocking code (send waits for
+ *                  credit, recv waits for a value) by pumping the loop.
+ *
+ * Addresses (roam_link_connect, roam_listen, roam_server_listen,
+ * roam_client_new):
+ *   "tcp://host:port"   TCP over IPv4 or IPv6 (TCP_NODELAY is set)
+ *   "host:port"         the same; IPv6 literals in brackets: "[::1]:9000"
+ *   "unix:/path"        Unix-domain stream socket ("unix:///path" also works;
+ *                       "unix:@name" is a Linux abstract socket)
+ * For listening, host may be empty or "*" (every IPv4 interface) and port 0
+ * picks a free port (see roam_listener_address). Name resolution uses
+ * getaddrinfo() and blocks; pass numeric addresses on latency-critical paths.
+ *
+ * Threading model. A loop and everything attached to it (links, sessions,
+ * listeners, servers, clients, channels, timers, watchers) belong to the one
+ * thread that runs the loop. The only functions callable from any thread
+ * are those marked "thread-safe": roam_loop_stop() (also async-signal-safe),
+ * roam_loop_post(), roam_client_submit() and roam_client_submit_wait().
+ * To serve other threads, run the loop in a thread of its own with
+ * roam_loop_run() and have the other threads use those functions.
+ *
+ * Blocking functions (roam_loop_run_until, roam_client_call, roam_chan_send,
+ * ...) pump the loop themselves on the calling thread. They must not be
+ * called while that loop is already running (from inside a callback, or
+ * while another thread runs it): they then return ROAM_ERR_STATE.
+ *
+ * Errors: 0 or a negative roam_error (common.h). ROAM_ERR_IO means a system
+ * call failed; errno is preserved where noted.
+ *
+ * The library never prints: diagnostics go to the log callback of
+ * roam_loop_options (and of each session's config).
+ *
+ * Embedding roam in another event loop instead: see docs/embedding.md.
+ */
+#ifndef ROAM_RUNTIME_H
+#define ROAM_RUNTIME_H
+
+#include <stdbool.h>
+
+#include "session.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct roam_loop roam_loop;
+typedef struct roam_timer roam_timer;
+typedef struct roam_io roam_io;
+typedef struct roam_link roam_link;
+typedef struct roam_listener roam_listener;
+typedef struct roam_server roam_server;
+typedef struct roam_client roam_client;
+typedef struct roam_pending roam_pending;
+typedef struct roam_chan roam_chan;
+
+/* ======================================================================== */
+/* Event loop                                                                */
+/* ======================================================================== */
+
+typedef enum roam_loop_backend {
+  ROAM_LOOP_BACKEND_DEFAULT = 0, /* epoll on Linux, else poll; the
+                                    environment variable ROAM_LOOP_BACKEND=poll
+                                    or =epoll overrides it */
+  ROAM_LOOP_BACKEND_EPOLL = 1,   /* ROAM_ERR_INVALID_ARG where unavailable */
+  ROAM_LOOP_BACKEND_POLL = 2
+} roam_loop_backend;
+
+typedef struct roam_loop_options {
+  roam_loop_backend backend;
+  const roam_mem *mem;       /* NULL = libc; also the default for sessions */
+  roam_log_fn log;           /* NULL = silent; also the default for sessions */
+  void *log_user_data;
+  size_t read_buffer_size;   /* shared by all links of the loop; default
+                                256 KiB. Links hold no read buffer while
+                                idle. */
+} roam_loop_options;
+
+ROAM_EXTERN void roam_loop_options_init(roam_loop_options *opts);
+
+/* Create a loop. opts NULL = defaults. */
+ROAM_EXTERN int roam_loop_new(roam_loop **out, const roam_loop_options *opts);
+/* Free the loop and everything still attached to it: links are aborted
+ * (their on_close runs with ROAM_ERR_CLOSED, pending calls fail with
+ * ROAM_ERR_CLOSED), listeners, servers and clients are freed, timers and
+ * watchers released (their fds are not closed). Must not be called while
+ * the loop is running, nor while other threads may still post to it. */
+ROAM_EXTERN void roam_loop_free(roam_loop *loop);
+
+/* Run until roam_loop_stop() is called (returns 0) or an unrecoverable
+ * poller error (ROAM_ERR_IO). Records the calling thread as the loop
+ * thread. */
+ROAM_EXTERN int roam_loop_run(roam_loop *loop);
+/* One iteration: run due timers and posted tasks, flush output, wait for
+ * events at most timeout_ms (0 = do not block, UINT64_MAX = no limit),
+ * handle them, flush again. Returns the number of events handled (>= 0), or
+ * ROAM_ERR_STATE when the loop is already running, or ROAM_ERR_IO. */
+ROAM_EXTERN int roam_loop_run_once(roam_loop *loop, uint64_t timeout_ms);
+/* Pump the loop until cond(ud) returns true (checked before each
+ * iteration) or timeout_ms elapsed (UINT64_MAX = no limit), or
+ * roam_loop_stop() was called. Returns 0 (cond true), ROAM_ERR_TIMEOUT,
+ * ROAM_ERR_CANCELLED (stopped; the stop request is consumed), or
+ * ROAM_ERR_STATE (the loop is already running). This is the documented way
+ * for sequential code to wait for anything. */
+ROAM_EXTERN int roam_loop_run_until(roam_loop *loop, bool (*cond)(void *ud), void *ud,
+                                    uint64_t timeout_ms);
+/* Ask roam_loop_run() to return after the current iteration.
+ * Thread-safe and async-signal-safe (sets a flag and writes an eventfd /
+ * self-pipe); may be called from a signal handler. */
+ROAM_EXTERN void roam_loop_stop(roam_loop *loop);
+/* Whether roam_loop_run/run_once/run_until is active (loop thread only). */
+ROAM_EXTERN bool roam_loop_is_running(const roam_loop *loop);
+
+/* The loop's monotonic clock in milliseconds (CLOCK_MONOTONIC), refreshed
+ * once per iteration. roam_now_ms() reads the clock directly. */
+ROAM_EXTERN uint64_t roam_loop_now(const roam_loop *loop);
+ROAM_EXTERN uint64_t roam_now_ms(void);
+ROAM_EXTERN roam_loop_backend roam_loop_get_backend(const roam_loop *loop);
+ROAM_EXTERN const roam_mem *roam_loop_mem(const roam_loop *loop);
+
+/* Run fn(loop, ud) on the loop thread during its next iteration (in
+ * submission order). Thread-safe. Returns 0 or ROAM_ERR_NOMEM. Tasks still
+ * queued when the loop is freed run with loop == NULL so they can release
+ * ud. */
+typedef void (*roam_task_fn)(roam_loop *loop, void *ud);
+ROAM_EXTERN int roam_loop_post(roam_loop *loop, roam_task_fn fn, void *ud);
+
+/* Call fn on the loop thread when signal signo is delivered to the process
+ * (installs a sigaction handler; the handler only sets a flag and wakes the
+ * loop). One loop per signal number; fn NULL removes the watcher and
+ * restores the default disposition. Typical use: SIGINT and SIGTERM start
+ * roam_server_shutdown(). */
+typedef void (*roam_signal_fn)(roam_loop *loop, int signo, void *ud);
+ROAM_EXTERN int roam_loop_signal(roam_loop *loop, int signo, roam_signal_fn fn, void *ud);
+
+/* ---- timers ------------------------------------------------------------ */
+
+typedef void (*roam_timer_fn)(roam_timer *t, void *ud);
+
+ROAM_EXTERN int roam_timer_new(roam_loop *loop, roam_timer_fn fn, void *ud, roam_timer **out);
+/* (Re)start: first fires after delay_ms, then every repeat_ms (0 = once). */
+ROAM_EXTERN int roam_timer_start(roam_timer *t, uint64_t delay_ms, uint64_t repeat_ms);
+ROAM_EXTERN void roam_timer_stop(roam_timer *t);
+ROAM_EXTERN bool roam_timer_is_active(const roam_timer *t);
+/* Stop and free; allowed from the timer's own callback. NULL: no-op. */
+ROAM_EXTERN void roam_timer_free(roam_timer *t);
+
+/* ---- fd watchers ------------------------------------------------------- */
+
+#define ROAM_IO_READ 0x1u
+#define ROAM_IO_WRITE 0x2u
+#define ROAM_IO_ERROR 0x4u /* error or hang-up; always reported */
+
+/* events: what happened (ROAM_IO_* bits). */
+typedef void (*roam_io_fn)(roam_io *w, int fd, unsigned events, void *ud);
+
+/* Watch an application fd (level-triggered). The fd is not made
+ * non-blocking and is never closed by the runtime. */
+ROAM_EXTERN int roam_io_new(roam_loop *loop, int fd, unsigned events, roam_io_fn fn, void *ud,
+                            roam_io **out);
+/* Change the watched events (0 = pause). */
+ROAM_EXTERN int roam_io_set(roam_io *w, unsigned events);
+/* Stop watching and free; allowed from the watcher's own callback. */
+ROAM_EXTERN void roam_io_free(roam_io *w);
+
+/* ======================================================================== */
+/* Links                                                                     */
+/* ======================================================================== */
+
+typedef struct roam_link_options {
+  /* Session configuration. role is set by the runtime (connect: initiator;
+   * accept: acceptor); now_ms is filled from the loop clock; mem and log
+   * default to the loop's. Initialise with roam_link_options_init(). */
+  roam_session_config session;
+  /* Dispatcher of the root connection (NULL = Err(UnknownMethod) for every
+   * request). Must outlive the link. */
+  const roam_dispatcher *dispatcher;
+  /* Hooks, all optional, all on the loop thread: */
+  /* The link exists and its session is created (Hello queued; not yet
+   * ready). Set dispatchers, make calls (they wait for the handshake). */
+  void (*on_open)(roam_link *link, void *ud);
+  /* The Hello exchange completed. */
+  void (*on_ready)(roam_link *link, void *ud);
+  /* The link ended (err and reason as for roam_session_callbacks.on_closed;
+   * ROAM_ERR_IO when connecting or the socket failed). The session is
+   * still valid here for the last time; the link and session are freed
+   * right after the hook returns. Called exactly once for every link whose
+   * creation returned 0, and for accepted links after on_open. */
+  void (*on_close)(roam_link *link, int err, roam_bytes reason, void *ud);
+  /* Passed through to the session (virtual connections). */
+  void (*on_connect)(roam_link *link, uint64_t connect_id, const roam_metadata *md, void *ud);
+  void (*on_conn_closed)(roam_link *link, uint64_t conn_id, int err, roam_bytes reason,
+                         void *ud);
+  void *user_data;            /* ud of the hooks, roam_link_user_data() */
+  uint64_t connect_timeout_ms; /* socket connect; default 10000 */
+  uint64_t linger_ms;          /* after a Goodbye, how long to try to flush
+                                  before closing anyway; default 2000 */
+} roam_link_options;
+
+ROAM_EXTERN void roam_link_options_init(roam_link_options *opts);
+
+/* Connect to addr as the initiator. Never blocks on the network (name
+ * resolution excepted): returns 0 with the link in "connecting" state; the
+ * session exists at once (calls wait for the handshake); failures arrive
+ * through on_close. ROAM_ERR_ADDRESS for an unparsable or unresolvable
+ * address. opts NULL = defaults. out may be NULL. */
+ROAM_EXTERN int roam_link_connect(roam_loop *loop, const char *addr,
+                                  const roam_link_options *opts, roam_link **out);
+/* Adopt an already connected stream fd (socketpair, pipe pair is not
+ * supported: one bidirectional fd). The fd is made non-blocking and is
+ * closed by the runtime when the link ends. */
+ROAM_EXTERN int roam_link_open_fd(roam_loop *loop, int fd, roam_role role,
+                                  const roam_link_options *opts, roam_link **out);
+
+ROAM_EXTERN roam_session *roam_link_session(const roam_link *link);
+ROAM_EXTERN roam_loop *roam_link_loop(const roam_link *link);
+ROAM_EXTERN void *roam_link_user_data(const roam_link *link);
+ROAM_EXTERN void roam_link_set_user_data(roam_link *link, void *ud);
+ROAM_EXTERN int roam_link_fd(const roam_link *link);
+/* The peer's address as text ("tcp://1.2.3.4:5", "unix:/path"), or "". */
+ROAM_EXTERN const char *roam_link_peer(const roam_link *link);
+ROAM_EXTERN bool roam_link_is_ready(const roam_link *link);
+/* Graceful close: Goodbye (empty reason), flush, close. on_close follows. */
+ROAM_EXTERN int roam_link_close(roam_link *link);
+/* Close at once without Goodbye (on_close follows with ROAM_ERR_CLOSED,
+ * from the next loop iteration). */
+ROAM_EXTERN void roam_link_abort(roam_link *link);
+/* Stop (true) / resume (false) reading from the socket, for applications
+ * that cannot keep up; the runtime also pauses on its own while the
+ * session's output is above output_high_water. */
+ROAM_EXTERN void roam_link_pause_read(roam_link *link, bool pause);
+/* Bytes accepted by the session but not yet written to the socket. */
+ROAM_EXTERN size_t roam_link_output_pending(const roam_link *link);
+
+/* ---- listeners --------------------------------------------------------- */
+
+/* Listen on addr; every accepted connection becomes a link (acceptor role)
+ * configured by link_opts (copied; hooks run for each link). backlog 0 =
+ * SOMAXCONN. A stale Unix socket file (nothing listening) is replaced; the
+ * file is removed by roam_listener_free. */
+ROAM_EXTERN int roam_listen(roam_loop *loop, const char *addr, const roam_link_options *link_opts,
+                            int backlog, roam_listener **out);
+/* The bound address in the address syntax above (with the real port). */
+ROAM_EXTERN const char *roam_listener_address(const roam_listener *l);
+ROAM_EXTERN int roam_listener_port(const roam_listener *l); /* TCP; else 0 */
+/* Stop accepting and close the socket (links already accepted stay). */
+ROAM_EXTERN void roam_listener_free(roam_listener *l);
+
+/* ======================================================================== */
+/* Server                                                                    */
+/* ======================================================================== */
+
+typedef struct roam_server_options {
+  /* Link configuration of accepted links (its dispatcher and user_data are
+   * ignored: the server's own are used). */
+  roam_link_options link;
+  /* Per-link hooks (optional): */
+  void (*on_link_open)(roam_server *srv, roam_link *link, void *ud);
+  void (*on_link_close)(roam_server *srv, roam_link *link, int err, roam_bytes reason,
+                        void *ud);
+  void *user_data;
+  uint32_t max_links; /* 0 = unlimited; beyond it new sockets are closed */
+  int backlog;        /* 0 = SOMAXCONN */
+} roam_server_options;
+
+ROAM_EXTERN void roam_server_options_init(roam_server_options *opts);
+
+/* opts NULL = defaults. */
+ROAM_EXTERN int roam_server_new(roam_loop *loop, const roam_server_options *opts,
+                                roam_server **out);
+/* Register a handler for a method id (before or while serving). fn is
+ * called on the loop thread with the request handle; it answers at once
+ * (synchronous handler) or keeps the handle and answers later (asynchronous
+ * handler, e.g. from a timer or after other calls) with roam_request_respond_*.
+ * ROAM_ERR_INVALID_ARG if method_id is already registered. */
+ROAM_EXTERN int roam_server_handle(roam_server *srv, uint64_t method_id, roam_handler_fn fn,
+                                   void *ud);
+/* The server's dispatcher (e.g. to set a fallback, or to hand to virtual
+ * connections in roam_session_accept). */
+ROAM_EXTERN roam_dispatcher *roam_server_dispatcher(roam_server *srv);
+/* Start listening on one more address (call once per address). */
+ROAM_EXTERN int roam_server_listen(roam_server *srv, const char *addr, roam_listener **out);
+/* Serve an already connected fd as acceptor. */
+ROAM_EXTERN int roam_server_adopt_fd(roam_server *srv, int fd, roam_link **out);
+ROAM_EXTERN size_t roam_server_link_count(const roam_server *srv);
+ROAM_EXTERN roam_loop *roam_server_loop(const roam_server *srv);
+
+/*
+ * Graceful shutdown:
+ *   1. stop accepting (listeners closed);
+ *   2. new requests on existing links are answered Err(Cancelled);
+ *   3. each link whose in-flight incoming requests have all been answered
+ *      gets Goodbye (empty reason), its output is flushed, and it closes;
+ *   4. at deadline_ms from now, the remaining links are closed with Goodbye
+ *      anyway (their unanswered requests are abandoned).
+ * done(srv, ud) runs on the loop thread once every link is gone (it may
+ * free the server or stop the loop). Returns 0 or ROAM_ERR_STATE if a
+ * shutdown is already in progress.
+ */
+ROAM_EXTERN int roam_server_shutdown(roam_server *srv, uint64_t deadline_ms,
+                                     void (*done)(roam_server *srv, void *ud), void *ud);
+/* Abort every link and free the server (not from its own hooks). */
+ROAM_EXTERN void roam_server_free(roam_server *srv);
+
+/* ======================================================================== */
+/* Client                                                                    */
+/* ======================================================================== */
+
+/* Reconnection policy. Defaults are those of the Rust reference
+ * (roam-session RetryPolicy): max_attempts 3, initial_delay_ms 100,
+ * max_delay_ms 5000, multiplier 2. Attempt n (1-based) that fails waits
+ * min(initial_delay_ms * multiplier^(n-1), max_delay_ms) before attempt
+ * n+1; after max_attempts failed attempts the waiting calls fail with
+ * ROAM_ERR_RETRIES_EXHAUSTED. */
+typedef struct roam_retry_policy {
+  uint32_t max_attempts;
+  uint64_t initial_delay_ms;
+  uint64_t max_delay_ms;
+  uint32_t multiplier;
+} roam_retry_policy;
+
+ROAM_EXTERN void roam_retry_policy_init(roam_retry_policy *p);
+
+typedef struct roam_client_options {
+  /* Configuration of the client's link (hooks run for every link the
+   * client opens; dispatcher lets the client serve calls from the peer). */
+  roam_link_options link;
+  /* The loop to run on. NULL: the client creates and owns a private loop
+   * (roam_client_loop) that its blocking functions pump. */
+  roam_loop *loop;
+  /* false: connect at once (roam_client_new starts it); when the link
+   * closes, the client is dead and calls fail with ROAM_ERR_CLOSED.
+   * true: connect lazily on the first call; after the transport fails the
+   * next call reconnects under `retry`; only one connection attempt is in
+   * progress at a time and calls made meanwhile wait for it. A remote error
+   * (Err(...) from the peer) never triggers a reconnect. Calls in flight
+   * when the transport fails complete with ROAM_ERR_CLOSED (they are not
+   * resent: the peer may have executed them). */
+  bool reconnect;
+  roam_retry_policy retry;
+  /* Connect + Hello exchange per attempt; default 5000. */
+  uint64_t connect_timeout_ms;
+} roam_client_options;
+
+ROAM_EXTERN void roam_client_options_init(roam_client_options *opts);
+
+/* Create a client for addr (copied). Does not block. opts NULL = defaults
+ * (private loop, no reconnect). */
+ROAM_EXTERN int roam_client_new(roam_client **out, const char *addr,
+                                const roam_client_options *opts);
+/* roam_client_new + roam_client_wait_ready(timeout_ms); on failure nothing
+ * is left allocated. Returns 0, ROAM_ERR_TIMEOUT, ROAM_ERR_CLOSED,
+ * ROAM_ERR_IO (connection refused...), ROAM_ERR_RETRIES_EXHAUSTED. */
+ROAM_EXTERN int roam_client_connect(roam_client **out, const char *addr,
+                                    const roam_client_options *opts, uint64_t timeout_ms);
+/* Blocking: pump the loop until the handshake completed (starting a
+ * connection if there is none). */
+ROAM_EXTERN int roam_client_wait_ready(roam_client *c, uint64_t timeout_ms);
+/* Fail pending calls with ROAM_ERR_CLOSED, close the link (Goodbye) and
+ * free; frees the private loop. Not from inside the client's callbacks. */
+ROAM_EXTERN void roam_client_free(roam_client *c);
+
+ROAM_EXTERN roam_loop *roam_client_loop(const roam_client *c);
+/* The current link / session (NULL while not connected). */
+ROAM_EXTERN roam_link *roam_client_link(const roam_client *c);
+ROAM_EXTERN roam_session *roam_client_session(const roam_client *c);
+ROAM_EXTERN bool roam_client_is_ready(const roam_client *c);
+/* Successful connections so far (1 after the first, 2 after a reconnect). */
+ROAM_EXTERN uint32_t roam_client_connection_count(const roam_client *c);
+
+/* A call's outcome, owned by the caller. status as roam_call_result.status,
+ * plus ROAM_ERR_RETRIES_EXHAUSTED for a reconnecting client.
+ * value: T (status 0) or E (ROAM_ERR_REMOTE_USER); NULL when empty. */
+typedef struct roam_reply {
+  int status;
+  uint8_t *value;
+  size_t value_len;
+  const roam_mem *mem; /* frees value */
+} roam_reply;
+ROAM_EXTERN void roam_reply_free(roam_reply *r);
+
+/* Completion callback (loop thread). res->value etc. are views valid during
+ * the call; s is NULL when the call never reached a session (e.g.
+ * ROAM_ERR_RETRIES_EXHAUSTED). */
+typedef void (*roam_reply_cb)(roam_client *c, const roam_call_result *res, void *ud);
+
+/*
+ * Blocking call for sequential code: send, pump the loop until the answer,
+ * return it. payload is the postcard-encoded argument tuple. opts may be
+ * NULL; opts->timeout_ms bounds the wait (0 = none). Returns out->status
+ * (0 = Ok), and out always needs roam_reply_free (it is zeroed on failure
+ * to start). Calls that fail to start: ROAM_ERR_PAYLOAD_TOO_LARGE (payload
+ * above the negotiated maximum; the link stays up), ROAM_ERR_CLOSED,
+ * ROAM_ERR_LIMIT, ROAM_ERR_STATE (loop already running).
+ */
+ROAM_EXTERN int roam_client_call(roam_client *c, uint64_t method_id, const void *payload,
+                                 size_t len, const roam_call_opts *opts, roam_reply *out);
+
+/* Start a call without waiting (for calls with channels from blocking
+ * code): wait with roam_pending_wait, drive channels in between. */
+ROAM_EXTERN int roam_client_call_start(roam_client *c, uint64_t method_id, const void *payload,
+                                       size_t len, const roam_call_opts *opts,
+                                       roam_pending **out);
+/* Pump until the call completes or timeout_ms (UINT64_MAX = no limit).
+ * Returns ROAM_ERR_TIMEOUT (still pending: wait again or free it), or the
+ * call's status with *out filled (then the pending handle is spent: free
+ * it). */
+ROAM_EXTERN int roam_pending_wait(roam_pending *p, uint64_t timeout_ms, roam_reply *out);
+ROAM_EXTERN bool roam_pending_done(const roam_pending *p);
+/* Free; cancels the call if it has not completed. */
+ROAM_EXTERN void roam_pending_free(roam_pending *p);
+
+/* Callback-style call on the loop thread. Returns 0 (cb runs exactly once,
+ * never from inside this function) or an error (cb never runs). Calls with
+ * channels (opts->channels) need a ready client (ROAM_ERR_STATE otherwise):
+ * their ids belong to the current session. */
+ROAM_EXTERN int roam_client_call_async(roam_client *c, uint64_t method_id, const void *payload,
+                                       size_t len, const roam_call_opts *opts, roam_reply_cb cb,
+                                       void *ud);
+
+/* Thread-safe submission from any thread: the payload is copied, the call
+ * is started on the loop thread (through roam_loop_post), cb runs there.
+ * Returns 0 (cb runs exactly once) or ROAM_ERR_NOMEM. The loop must be
+ * running (roam_loop_run in its own thread) for anything to happen. */
+ROAM_EXTERN int roam_client_submit(roam_client *c, uint64_t method_id, const void *payload,
+                                   size_t len, uint64_t timeout_ms, roam_reply_cb cb, void *ud);
+/* Thread-safe blocking variant for threads other than the loop thread:
+ * submit and wait (condition variable) for the reply. ROAM_ERR_STATE when
+ * called on the loop thread. */
+ROAM_EXTERN int roam_client_submit_wait(roam_client *c, uint64_t method_id, const void *payload,
+                                        size_t len, uint64_t timeout_ms, roam_reply *out);
+
+/* ======================================================================== */
+/* Blocking channels                                                         */
+/* ======================================================================== */
+
+/*
+ * A channel for sequential code on a link's root or virtual connection.
+ * Open it before the call, pass roam_chan_id() in roam_call_opts.channels
+ * and inside the payload, start the call (roam_client_call_start), then
+ * send / recv, then wait for the call.
+ *   ROAM_CHAN_SEND: roam_chan_send blocks (pumping the loop) while there is
+ *                   no credit; roam_chan_close when done.
+ *   ROAM_CHAN_RECV: values are buffered up to the channel's credit window
+ *                   (credit is returned only as roam_chan_recv hands values
+ *                   out, so a slow reader throttles the sender and memory
+ *                   stays bounded).
+ */
+ROAM_EXTERN int roam_chan_open(roam_link *link, uint64_t conn_id, roam_chan_dir dir,
+                               roam_chan **out);
+ROAM_EXTERN uint64_t roam_chan_id(const roam_chan *ch);
+/* Send one value (postcard-encoded). Returns 0, ROAM_ERR_TIMEOUT,
+ * ROAM_ERR_CLOSED (channel ended / link closed), ROAM_ERR_STATE. */
+ROAM_EXTERN int roam_chan_send(roam_chan *ch, const void *value, size_t len,
+                               uint64_t timeout_ms);
+ROAM_EXTERN int roam_chan_close(roam_chan *ch);
+/* Receive one value: returns 1 with *value a view valid until the next
+ * roam_chan_recv or roam_chan_free; 0 at the end of the stream (sender
+ * closed it); ROAM_ERR_CANCELLED (peer Reset), ROAM_ERR_CLOSED (link
+ * closed), ROAM_ERR_TIMEOUT. */
+ROAM_EXTERN int roam_chan_recv(roam_chan *ch, roam_bytes *value, uint64_t timeout_ms);
+/* Values buffered and not yet received. */
+ROAM_EXTERN size_t roam_chan_buffered(const roam_chan *ch);
+/* Free (Reset if still open). */
+ROAM_EXTERN void roam_chan_free(roam_chan *ch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ROAM_RUNTIME_H */
