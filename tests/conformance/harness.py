@@ -446,6 +446,8 @@ class Peer:
              rid: Optional[int] = None) -> int:
         if rid is None:
             rid = self.rid(conn)
+        elif self.next_rid[conn] <= rid < w.U64_MAX:
+            self.next_rid[conn] = rid + 1
         self.send(Request(conn, rid, method_id, payload, list(channels), metadata or []))
         return rid
 
