@@ -41,8 +41,8 @@ void roam_diag_set_record_args(int enabled) {
 }
 
 typedef uint64_t (*diag_clock_fn)(void *);
-static _Atomic(diag_clock_fn) clock_fn = NULL;
-static _Atomic(void *) clock_ud = NULL;
+static _Atomic(diag_clock_fn) clock_fn; /* zero-initialised: the default clock */
+static _Atomic(void *) clock_ud;
 
 void roam_diag_set_clock(uint64_t (*now_ns)(void *user_data), void *user_data) {
   atomic_store_explicit(&clock_ud, user_data, memory_order_relaxed);
