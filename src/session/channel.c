@@ -1,0 +1,400 @@
+/*
+ * Channels: id allocation, Data/Close/Reset/Credit in both directions, and
+ * credit-based flow control [flow.channel.*].
+ *
+ * Finished channels are not remembered one by one: an id at or below the
+ * highest id ever used on the connection that is no longer live is
+ * "finished" (late Credit/Reset/Data are ignored), an id above it was
+ * "never opened" (channeling.unknown). A small ring of ids the peer closed
+ * recently catches Data after Close.
+ */
+#include <string.h>
+
+#include "session/session_internal.h"
+
+void roam__credit_blocked(roam_session *s);
+
+chan *roam__chan_get(const conn *c, uint64_t id) {
+  return c ? roam_u64map_get(&c->chans, id) : NULL;
+}
+
+chan *roam__chan_new(roam_session *s, conn *c, uint64_t id) {
+  chan *ch = s->chan_free;
+  if (ch)
+    s->chan_free = ch->next_free;
+  else if (!(ch = roam__malloc(&s->mem, sizeof *ch)))
+    return NULL;
+  memset(ch, 0, sizeof *ch);
+  ch->id = id;
+  ch->c = c;
+  if (roam_u64map_put(&c->chans, &s->mem, id, ch)) {
+    ch->next_free = s->chan_free;
+    s->chan_free = ch;
+    return NULL;
+  }
+  if (id > c->max_chan_id) c->max_chan_id = id;
+  return ch;
+}
+
+static void chan_free(roam_session *s, chan *ch) {
+  roam_u64map_del(&ch->c->chans, ch->id);
+  while (ch->buf_head) {
+    chan_buf *b = ch->buf_head;
+    ch->buf_head = b->next;
+    roam__free(&s->mem, b);
+  }
+  if (ch->diag) roam_diag_channel_close(s->diag, ch->diag);
+  ch->diag = NULL;
+  ch->next_free = s->chan_free;
+  s->chan_free = ch;
+}
+
+void roam__chan_release(roam_session *s, chan *ch) { chan_free(s, ch); }
+
+void roam__chan_end(roam_session *s, chan *ch, int notify, int err) {
+  const roam_channel_callbacks *cbs = ch->cbs;
+  void *ud = ch->ud;
+  uint64_t conn_id = ch->c->id, id = ch->id;
+  int bound = ch->state == CH_OPEN;
+  chan_free(s, ch);
+  if (notify && bound && cbs && cbs->on_end) {
+    ENTER(s);
+    cbs->on_end(s, conn_id, id, err, ud);
+    LEAVE(s);
+  }
+}
+
+static void remember_closed(conn *c, uint64_t id) {
+  c->recent_closed[c->recent_pos % RECENT_CLOSED] = id;
+  c->recent_pos++;
+}
+
+static int recently_closed(const conn *c, uint64_t id) {
+  for (int i = 0; i < RECENT_CLOSED; i++)
+    if (c->recent_closed[i] == id) return 1;
+  return 0;
+}
+
+static void emit_simple(roam_session *s, roam_msg_kind kind, uint64_t conn_id, uint64_t id,
+                        uint32_t credit) {
+  roam_msg m;
+  memset(&m, 0, sizeof m);
+  m.kind = kind;
+  m.conn_id = conn_id;
+  m.channel_id = id;
+  m.credit = credit;
+  roam__emit(s, &m, NULL, 0);
+}
+
+/* Return consumed bytes to the sender when its window ran below half. */
+static void chan_consume(roam_session *s, chan *ch, size_t n) {
+  uint64_t unacked = (uint64_t)ch->recv_unacked + n;
+  ch->recv_unacked = unacked > UINT32_MAX ? UINT32_MAX : (uint32_t)unacked;
+  if (ch->recv_unacked == 0 || ch->recv_remaining > s->credit / 2) return;
+  if (s->state == S_CLOSED || ch->c->closing) return;
+  uint32_t grant = ch->recv_unacked;
+  uint64_t after = (uint64_t)ch->recv_remaining + grant;
+  if (after > s->credit) grant = s->credit - ch->recv_remaining; /* never above the window */
+  ch->recv_unacked = 0;
+  if (grant == 0) return;
+  ch->recv_remaining += grant;
+  s->stats.credit_granted += grant;
+  emit_simple(s, ROAM_MSG_CREDIT, ch->c->id, ch->id, grant);
+}
+
+void roam__chan_activate(roam_session *s, chan *ch) {
+  ch->state = CH_OPEN;
+  ch->send_credit = s->credit;
+  ch->recv_remaining = s->credit;
+  if (s->diag)
+    ch->diag = roam_diag_channel_open(s->diag, ch->c->id, ch->id, ch->dir == ROAM_CHAN_SEND,
+                                      ch->request_id);
+  if (ch->peer_closed) { /* closed by the application before the Request left */
+    roam__chan_send_close(s, ch);
+    return;
+  }
+  if (ch->dir == ROAM_CHAN_SEND && ch->blocked && ch->cbs && ch->cbs->on_writable) {
+    ch->blocked = 0;
+    ENTER(s);
+    ch->cbs->on_writable(s, ch->c->id, ch->id, ch->ud);
+    LEAVE(s);
+  }
+}
+
+int roam__chan_send_close(roam_session *s, chan *ch) {
+  emit_simple(s, ROAM_MSG_CLOSE, ch->c->id, ch->id, 0);
+  roam__chan_end(s, ch, 0, 0);
+  return 0;
+}
+
+/* ---- API ------------------------------------------------------------------ */
+
+int roam_channel_alloc(roam_session *s, uint64_t conn_id, int dir,
+                       const roam_channel_callbacks *cbs, void *ud, uint64_t *id_out) {
+  int d = dir & 3;
+  if (!s || (d != ROAM_CHAN_SEND && d != ROAM_CHAN_RECV)) return ROAM_ERR_INVALID_ARG;
+  if (s->state == S_CLOSED) return ROAM_ERR_CLOSED;
+  conn *c = roam__conn_get(s, conn_id);
+  if (!c) return ROAM_ERR_NOT_FOUND;
+  if (c->chans.count >= s->cfg.max_channels) return ROAM_ERR_LIMIT;
+  /* Stay above every id seen so far: a peer may use ids of our parity. */
+  uint64_t id = c->next_chan_id;
+  if (id <= c->max_chan_id) {
+    id = c->max_chan_id + 1;
+    if ((id & 1) != (c->next_chan_id & 1)) id++;
+  }
+  if (id > UINT64_MAX - 2) return ROAM_ERR_LIMIT;
+  chan *ch = roam__chan_new(s, c, id);
+  if (!ch) return ROAM_ERR_NOMEM;
+  c->next_chan_id = id + 2;
+  ch->state = CH_PENDING;
+  ch->dir = (uint8_t)d;
+  ch->manual_credit = (dir & ROAM_CHAN_MANUAL_CREDIT) != 0;
+  ch->cbs = cbs;
+  ch->ud = ud;
+  if (id_out) *id_out = id;
+  return 0;
+}
+
+static int lookup(roam_session *s, uint64_t conn_id, uint64_t id, chan **out) {
+  *out = NULL;
+  if (!s) return ROAM_ERR_INVALID_ARG;
+  if (s->state == S_CLOSED) return ROAM_ERR_CLOSED;
+  conn *c = roam__conn_get(s, conn_id);
+  if (!c) return ROAM_ERR_NOT_FOUND;
+  *out = roam__chan_get(c, id);
+  return *out ? 0 : ROAM_ERR_NOT_FOUND;
+}
+
+int roam_channel_send(roam_session *s, uint64_t conn_id, uint64_t channel_id, const void *value,
+                      size_t len) {
+  chan *ch;
+  int rc = lookup(s, conn_id, channel_id, &ch);
+  if (rc) return rc;
+  if (!value && len) return ROAM_ERR_INVALID_ARG;
+  if (ch->dir != ROAM_CHAN_SEND) return ch->state == CH_UNBOUND ? ROAM_ERR_STATE : ROAM_ERR_INVALID_ARG;
+  if (ch->peer_closed) return ROAM_ERR_CLOSED;
+  if (len > s->max_payload) return ROAM_ERR_PAYLOAD_TOO_LARGE;
+  if (ch->state == CH_PENDING) {
+    ch->blocked = 1;
+    return ROAM_ERR_WOULD_BLOCK;
+  }
+  if (ch->state != CH_OPEN) return ROAM_ERR_STATE;
+  if (!(s->cfg.flags & ROAM_SESSION_SEND_WITHOUT_CREDIT)) {
+    if (len > ch->send_credit) {
+      ch->blocked = 1;
+      roam__credit_blocked(s);
+      return ROAM_ERR_WOULD_BLOCK;
+    }
+    ch->send_credit -= len;
+  }
+  roam_msg m;
+  memset(&m, 0, sizeof m);
+  m.kind = ROAM_MSG_DATA;
+  m.conn_id = conn_id;
+  m.channel_id = channel_id;
+  m.payload.ptr = value;
+  m.payload.len = len;
+  return roam__emit(s, &m, NULL, 0);
+}
+
+uint64_t roam_channel_credit(const roam_session *s, uint64_t conn_id, uint64_t channel_id) {
+  if (!s) return 0;
+  conn *c = roam__conn_get(s, conn_id);
+  chan *ch = roam__chan_get(c, channel_id);
+  return ch && ch->dir == ROAM_CHAN_SEND ? ch->send_credit : 0;
+}
+
+int roam_channel_close(roam_session *s, uint64_t conn_id, uint64_t channel_id) {
+  chan *ch;
+  int rc = lookup(s, conn_id, channel_id, &ch);
+  if (rc) return rc;
+  if (ch->dir == ROAM_CHAN_RECV) return roam_channel_reset(s, conn_id, channel_id);
+  if (ch->dir != ROAM_CHAN_SEND) return ROAM_ERR_STATE;
+  if (ch->state == CH_PENDING) {
+    ch->peer_closed = 1; /* sent when the Request leaves */
+    return 0;
+  }
+  roam__chan_send_close(s, ch);
+  roam__settle(s);
+  return 0;
+}
+
+int roam_channel_reset(roam_session *s, uint64_t conn_id, uint64_t channel_id) {
+  chan *ch;
+  int rc = lookup(s, conn_id, channel_id, &ch);
+  if (rc) return rc;
+  if (ch->state == CH_PENDING) {
+    if (ch->request_id) {
+      ch->dir = 0; /* the Request lists it; drop it when the call settles */
+      ch->state = CH_DISCARD;
+    } else {
+      roam__chan_release(s, ch);
+    }
+    return 0;
+  }
+  emit_simple(s, ROAM_MSG_RESET, conn_id, channel_id, 0);
+  roam__chan_end(s, ch, 0, 0);
+  roam__settle(s);
+  return 0;
+}
+
+int roam_channel_consume(roam_session *s, uint64_t conn_id, uint64_t channel_id, size_t n) {
+  chan *ch;
+  int rc = lookup(s, conn_id, channel_id, &ch);
+  if (rc) return rc;
+  if (ch->state == CH_UNBOUND || ch->dir == ROAM_CHAN_SEND) return ROAM_ERR_STATE;
+  chan_consume(s, ch, n);
+  return 0;
+}
+
+/* ---- incoming channel messages ------------------------------------------- */
+
+/* Common checks; returns the live channel or NULL (handled). */
+static chan *incoming_chan(roam_session *s, const roam_msg *m, int strict_conn) {
+  conn *c = roam__conn_get(s, m->conn_id);
+  if (!c) {
+    if (strict_conn)
+      roam__violation(s, "message.conn-id");
+    else
+      roam__ignored(s, ROAM_IGNORE_UNKNOWN_CONN, m);
+    return NULL;
+  }
+  if (m->channel_id == 0) {
+    roam__violation(s, "channeling.id.zero-reserved");
+    return NULL;
+  }
+  chan *ch = roam__chan_get(c, m->channel_id);
+  if (ch && ch->state == CH_PENDING && ch->request_id == 0) ch = NULL; /* not announced yet */
+  if (!ch) {
+    if (m->kind == ROAM_MSG_DATA && recently_closed(c, m->channel_id))
+      roam__violation(s, "channeling.data-after-close");
+    else if (m->channel_id <= c->max_chan_id)
+      roam__ignored(s, ROAM_IGNORE_LATE_CHANNEL, m);
+    else
+      roam__violation(s, "channeling.unknown");
+    return NULL;
+  }
+  return ch;
+}
+
+void roam__handle_data(roam_session *s, const roam_msg *m) {
+  chan *ch = incoming_chan(s, m, 1);
+  if (!ch) return;
+  size_t len = m->payload.len;
+  if (len > s->max_payload) {
+    roam__violation(s, RULE_DATA_LIMIT);
+    return;
+  }
+  if (ch->peer_closed) {
+    roam__violation(s, "channeling.data-after-close");
+    return;
+  }
+  if (ch->dir == ROAM_CHAN_SEND || ch->state == CH_PENDING) {
+    roam__ignored(s, ROAM_IGNORE_WRONG_DIRECTION, m);
+    return;
+  }
+  if (len > ch->recv_remaining) {
+    if (!(s->cfg.flags & ROAM_SESSION_TOLERATE_OVERRUN)) {
+      roam__violation(s, "flow.channel.credit-overrun");
+      return;
+    }
+    ch->recv_remaining = 0;
+  } else {
+    ch->recv_remaining -= (uint32_t)len;
+  }
+  switch (ch->state) {
+  case CH_UNBOUND: {
+    if ((s->cfg.flags & ROAM_SESSION_TOLERATE_OVERRUN) &&
+        ch->buffered + len > (size_t)s->credit + s->cfg.overrun_buffer_cap) {
+      roam__log(s, ROAM_LOG_WARN, "channel %llu overran its buffer cap; resetting it",
+                (unsigned long long)ch->id);
+      emit_simple(s, ROAM_MSG_RESET, ch->c->id, ch->id, 0);
+      roam__chan_release(s, ch);
+      return;
+    }
+    chan_buf *b = roam__malloc(&s->mem, sizeof *b + len);
+    if (!b) {
+      roam__violation(s, "internal: out of memory");
+      return;
+    }
+    b->next = NULL;
+    b->len = len;
+    if (len) memcpy(b + 1, m->payload.ptr, len);
+    if (ch->buf_tail)
+      ch->buf_tail->next = b;
+    else
+      ch->buf_head = b;
+    ch->buf_tail = b;
+    ch->buffered += len;
+    return;
+  }
+  case CH_DISCARD:
+    roam__ignored(s, ROAM_IGNORE_DISCARDED_DATA, m);
+    chan_consume(s, ch, len);
+    return;
+  default: break;
+  }
+  conn *c = ch->c;
+  uint64_t id = ch->id;
+  int rc = 0;
+  if (ch->cbs && ch->cbs->on_data) {
+    ENTER(s);
+    rc = ch->cbs->on_data(s, c->id, id, m->payload, ch->ud);
+    LEAVE(s);
+  }
+  if (rc < 0) {
+    roam__violation(s, "channeling.data.invalid");
+    return;
+  }
+  ch = roam__chan_get(c, id);
+  if (ch && !ch->manual_credit && ch->state == CH_OPEN) chan_consume(s, ch, len);
+}
+
+void roam__handle_close(roam_session *s, const roam_msg *m) {
+  chan *ch = incoming_chan(s, m, 1);
+  if (!ch) return;
+  if (ch->dir == ROAM_CHAN_SEND) {
+    roam__ignored(s, ROAM_IGNORE_WRONG_DIRECTION, m);
+    return;
+  }
+  if (ch->state == CH_UNBOUND) {
+    ch->peer_closed = 1; /* ends when bound, after its buffered values */
+    return;
+  }
+  remember_closed(ch->c, ch->id);
+  if (ch->state == CH_DISCARD)
+    roam__chan_release(s, ch);
+  else
+    roam__chan_end(s, ch, 1, 0);
+}
+
+void roam__handle_reset(roam_session *s, const roam_msg *m) {
+  chan *ch = incoming_chan(s, m, 0);
+  if (!ch) return;
+  if (ch->state == CH_OPEN)
+    roam__chan_end(s, ch, 1, ROAM_ERR_CANCELLED);
+  else if (ch->state == CH_PENDING)
+    ch->state = CH_DISCARD, ch->dir = 0;
+  else
+    roam__chan_release(s, ch);
+}
+
+void roam__handle_credit(roam_session *s, const roam_msg *m) {
+  chan *ch = incoming_chan(s, m, 0);
+  if (!ch) return;
+  s->peer_granted = 1;
+  roam_timer_heap_remove(&s->timers, &s->credit_warn_timer);
+  if (ch->dir == ROAM_CHAN_RECV) {
+    roam__ignored(s, ROAM_IGNORE_WRONG_DIRECTION, m);
+    return;
+  }
+  s->stats.credit_received += m->credit;
+  ch->send_credit += m->credit;
+  if (ch->blocked && ch->state == CH_OPEN && ch->cbs && ch->cbs->on_writable) {
+    ch->blocked = 0;
+    ENTER(s);
+    ch->cbs->on_writable(s, ch->c->id, ch->id, ch->ud);
+    LEAVE(s);
+  }
+}

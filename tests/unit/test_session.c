@@ -1,0 +1,1002 @@
+/*
+ * Session layer against a scripted raw peer: every rule of PROTOCOL.md
+ * §5-§11 with the exact bytes or Goodbye reasons, and the happy paths.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "session_peer.h"
+
+#define M_ECHO 0x9aabc4ba61fd5df3ull
+#define M_SUM 0x855b3a25d97bfefdull
+#define M_GEN 0x54d2273d8cdb9c38ull
+#define M_SLOW 0x77ull
+
+/* ---- handlers used by the tests ---------------------------------------- */
+
+static void h_echo(roam_session *s, roam_request *r, void *ud) {
+  (void)s;
+  (void)ud;
+  roam_bytes p = roam_request_payload(r);
+  assert_int_equal(roam_request_respond_ok(r, p.ptr, p.len), 0);
+}
+
+static roam_request *held_req;
+static int cancel_seen;
+static void on_cancel(roam_request *r, int why, void *ud) {
+  (void)r;
+  (void)ud;
+  cancel_seen = why;
+}
+static void h_slow(roam_session *s, roam_request *r, void *ud) {
+  (void)s;
+  (void)ud;
+  held_req = r;
+  roam_request_set_cancel_cb(r, on_cancel, NULL);
+}
+
+/* sum: binds channel 0 as RECV, answers with the i64 total on Close. */
+typedef struct sum_state {
+  roam_request *r;
+  int64_t total;
+  int values;
+} sum_state;
+static sum_state sums[8];
+static int nsums;
+static int sum_data(roam_session *s, uint64_t conn, uint64_t ch, roam_bytes v, void *ud) {
+  (void)s;
+  (void)conn;
+  (void)ch;
+  sum_state *st = ud;
+  roam_dec d;
+  roam_dec_init(&d, v.ptr, v.len);
+  int32_t x;
+  roam_dec_i32(&d, &x);
+  if (roam_dec_finish(&d)) return ROAM_ERR_DECODE;
+  st->total += x;
+  st->values++;
+  return 0;
+}
+static void sum_end(roam_session *s, uint64_t conn, uint64_t ch, int err, void *ud) {
+  (void)s;
+  (void)conn;
+  (void)ch;
+  sum_state *st = ud;
+  uint8_t buf[16];
+  roam_enc e;
+  roam_enc_init(&e, buf, sizeof buf);
+  roam_enc_i64(&e, st->total);
+  if (err == 0) roam_request_respond_ok(st->r, buf, e.len);
+  else roam_request_respond_error(st->r, ROAM_ERR_REMOTE_CANCELLED);
+}
+static const roam_channel_callbacks sum_cbs = {sum_data, sum_end, NULL};
+static void h_sum(roam_session *s, roam_request *r, void *ud) {
+  (void)s;
+  (void)ud;
+  sum_state *st = &sums[nsums++];
+  memset(st, 0, sizeof *st);
+  st->r = r;
+  assert_int_equal(roam_request_channel_count(r), 1);
+  assert_int_equal(roam_request_bind_channel(r, 0, ROAM_CHAN_RECV, &sum_cbs, st), 0);
+}
+
+/* generate(count, output): sends 0..count-1 as credit allows. */
+typedef struct gen_state {
+  roam_request *r;
+  uint64_t conn, ch;
+  uint32_t next, count;
+} gen_state;
+static gen_state gen;
+static void gen_pump(roam_session *s) {
+  while (gen.next < gen.count) {
+    uint8_t buf[8];
+    roam_enc e;
+    roam_enc_init(&e, buf, sizeof buf);
+    roam_enc_i32(&e, (int32_t)gen.next);
+    int rc = roam_channel_send(s, gen.conn, gen.ch, buf, e.len);
+    if (rc == ROAM_ERR_WOULD_BLOCK) return;
+    assert_int_equal(rc, 0);
+    gen.next++;
+  }
+  roam_request_respond_ok(gen.r, NULL, 0);
+  gen.r = NULL;
+}
+static void gen_writable(roam_session *s, uint64_t conn, uint64_t ch, void *ud) {
+  (void)conn;
+  (void)ch;
+  (void)ud;
+  if (gen.r) gen_pump(s);
+}
+static const roam_channel_callbacks gen_cbs = {NULL, NULL, gen_writable};
+static void h_gen(roam_session *s, roam_request *r, void *ud) {
+  (void)ud;
+  roam_bytes p = roam_request_payload(r);
+  roam_dec d;
+  roam_dec_init(&d, p.ptr, p.len);
+  uint32_t count = 0;
+  uint64_t chid = 0;
+  roam_dec_u32(&d, &count);
+  roam_dec_u64(&d, &chid);
+  if (roam_dec_finish(&d)) {
+    roam_request_respond_error(r, ROAM_ERR_REMOTE_INVALID_PAYLOAD);
+    return;
+  }
+  gen.r = r;
+  gen.conn = roam_request_conn_id(r);
+  gen.ch = roam_request_channel_id(r, 0);
+  gen.next = 0;
+  gen.count = count;
+  assert_int_equal(roam_request_bind_channel(r, 0, ROAM_CHAN_SEND, &gen_cbs, NULL), 0);
+  gen_pump(s);
+}
+
+static roam_dispatcher *make_disp(void) {
+  roam_dispatcher *d = roam_dispatcher_new(NULL);
+  roam_dispatcher_add(d, M_ECHO, h_echo, NULL);
+  roam_dispatcher_add(d, M_SLOW, h_slow, NULL);
+  roam_dispatcher_add(d, M_SUM, h_sum, NULL);
+  roam_dispatcher_add(d, M_GEN, h_gen, NULL);
+  return d;
+}
+
+static roam_dispatcher *g_disp;
+static sp *ready_acceptor(uint32_t max_payload, uint32_t credit) {
+  sp *p = sp_new(ROAM_ROLE_ACCEPTOR);
+  roam_session_set_dispatcher(p->s, 0, g_disp);
+  sp_handshake(p, max_payload, credit);
+  assert_true(roam_session_is_ready(p->s));
+  return p;
+}
+
+static void expect_goodbye(sp *p, const char *rule) {
+  roam_msg m;
+  int found = 0;
+  while (sp_next(p, &m)) {
+    if (m.kind == ROAM_MSG_GOODBYE) {
+      assert_int_equal(m.conn_id, 0);
+      char buf[256];
+      size_t n = m.reason.len < 255 ? m.reason.len : 255;
+      memcpy(buf, m.reason.ptr, n);
+      buf[n] = 0;
+      if (!strstr(buf, rule)) fail_msg("Goodbye reason '%s' lacks '%s'", buf, rule);
+      found = 1;
+    }
+  }
+  assert_true(found);
+  assert_true(roam_session_is_closed(p->s));
+  assert_true(roam_session_is_done(p->s));
+  assert_int_equal(p->closed_calls, 1);
+}
+
+static void expect_nothing(sp *p) {
+  roam_msg m;
+  assert_int_equal(sp_next(p, &m), 0);
+  assert_false(roam_session_is_closed(p->s));
+}
+
+static void read_file(const char *rel, uint8_t *buf, size_t *len) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", ROAM_GOLDEN_DIR, rel);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  *len = fread(buf, 1, 4096, f);
+  fclose(f);
+}
+
+/* ---- handshake ------------------------------------------------------------ */
+
+static void test_hello_bytes(void **st) {
+  (void)st;
+  sp *p = sp_new(ROAM_ROLE_INITIATOR);
+  uint8_t out[64], want[64];
+  size_t wl;
+  size_t n = sp_take_raw(p, out, sizeof out);
+  read_file("cobs/message_hello_typical_framed.bin", want, &wl);
+  assert_int_equal(n, wl);
+  assert_memory_equal(out, want, wl);
+  sp_free(p);
+}
+
+static void test_negotiation(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1024, 64);
+  assert_int_equal(roam_session_max_payload(p->s), 1024);
+  assert_int_equal(roam_session_initial_credit(p->s), 64);
+  sp_free(p);
+}
+
+static void test_hello_v1(void **st) {
+  (void)st;
+  sp *p = sp_new(ROAM_ROLE_ACCEPTOR);
+  roam_msg m;
+  sp_next(p, &m);
+  uint8_t raw[64];
+  size_t rl;
+  read_file("wire/message_hello_typical.bin", raw, &rl);
+  raw[1] = 0; /* V1 */
+  uint8_t fr[80];
+  size_t fl = roam_cobs_encode(raw, rl, fr);
+  fr[fl++] = 0;
+  assert_int_equal(sp_feed(p, fr, fl), ROAM_ERR_PROTOCOL);
+  expect_goodbye(p, "message.hello.unknown-version");
+  sp_free(p);
+}
+
+static void test_hello_unknown_variant(void **st) {
+  (void)st;
+  sp *p = sp_new(ROAM_ROLE_ACCEPTOR);
+  roam_msg m;
+  sp_next(p, &m);
+  uint8_t fr[] = {0x01, 0x02, 0x02, 0x00}; /* Message::Hello, variant 2 */
+  sp_feed(p, fr, sizeof fr);
+  expect_goodbye(p, "message.hello.unknown-version");
+  sp_free(p);
+}
+
+static void test_request_before_hello(void **st) {
+  (void)st;
+  sp *p = sp_new(ROAM_ROLE_ACCEPTOR);
+  roam_msg m;
+  sp_next(p, &m);
+  sp_request(p, 0, 1, M_ECHO, "x", 1, NULL, 0);
+  expect_goodbye(p, "message.hello.ordering");
+  sp_free(p);
+}
+
+static void test_late_hello_ignored(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  sp_hello(p, 10, 10);
+  expect_nothing(p);
+  assert_int_equal(roam_session_max_payload(p->s), 1 << 20);
+  sp_free(p);
+}
+
+static void test_handshake_timeout(void **st) {
+  (void)st;
+  sp *p = sp_new(ROAM_ROLE_INITIATOR);
+  roam_msg m;
+  sp_next(p, &m);
+  assert_int_equal(roam_session_next_timeout(p->s), 5000);
+  roam_session_tick(p->s, 4999);
+  assert_false(roam_session_is_closed(p->s));
+  roam_session_tick(p->s, 5000);
+  assert_true(roam_session_is_closed(p->s));
+  assert_int_equal(p->closed_err, ROAM_ERR_TIMEOUT);
+  assert_int_equal(sp_next(p, &m), 0); /* no Goodbye on a timeout */
+  sp_free(p);
+}
+
+/* ---- incoming calls ----------------------------------------------------------- */
+
+static void test_echo_exact_bytes(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  uint8_t arg[] = {5, 'h', 'e', 'l', 'l', 'o'};
+  sp_request(p, 0, 1, M_ECHO, arg, sizeof arg, NULL, 0);
+  uint8_t out[64];
+  size_t n = sp_take_raw(p, out, sizeof out);
+  /* Response{conn 0, req 1, md [], ch [], payload 00 05 hello} framed */
+  uint8_t raw[] = {6, 0, 1, 0, 0, 7, 0, 5, 'h', 'e', 'l', 'l', 'o'};
+  uint8_t want[32];
+  size_t wl = roam_cobs_encode(raw, sizeof raw, want);
+  want[wl++] = 0;
+  assert_int_equal(n, wl);
+  assert_memory_equal(out, want, wl);
+  sp_free(p);
+}
+
+static void test_unknown_method(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  sp_request(p, 0, 9, 0xdeadbeef, NULL, 0, NULL, 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_RESPONSE);
+  assert_int_equal(m.request_id, 9);
+  assert_int_equal(m.payload.len, 2);
+  assert_int_equal(m.payload.ptr[0], 1);
+  assert_int_equal(m.payload.ptr[1], 1);
+  expect_nothing(p);
+  sp_free(p);
+}
+
+static void test_pipelined_out_of_order(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  held_req = NULL;
+  sp_request(p, 0, 1, M_SLOW, NULL, 0, NULL, 0);
+  roam_request *slow = held_req;
+  assert_non_null(slow);
+  for (uint64_t i = 2; i < 50; i++) sp_request(p, 0, i, M_ECHO, "", 0, NULL, 0);
+  roam_msg m;
+  for (uint64_t i = 2; i < 50; i++) {
+    assert_true(sp_next(p, &m));
+    assert_int_equal(m.request_id, i);
+  }
+  assert_int_equal(roam_request_respond_ok(slow, NULL, 0), 0);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.request_id, 1);
+  sp_free(p);
+}
+
+static void test_duplicate_request_id(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  sp_request(p, 0, 1, M_SLOW, NULL, 0, NULL, 0);
+  sp_request(p, 0, 1, M_SLOW, NULL, 0, NULL, 0);
+  expect_goodbye(p, "call.request-id.duplicate-detection");
+  sp_free(p);
+}
+
+static void test_payload_limit(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(16, 1 << 16);
+  uint8_t big[17] = {0};
+  sp_request(p, 0, 1, M_ECHO, big, sizeof big, NULL, 0);
+  expect_goodbye(p, "message.hello.enforcement");
+  sp_free(p);
+}
+
+static void test_metadata_limits(void **st) {
+  (void)st;
+  static roam_meta_entry e[129];
+  for (int i = 0; i < 129; i++) {
+    e[i].key.ptr = (const uint8_t *)"k";
+    e[i].key.len = 1;
+    e[i].kind = ROAM_META_U64;
+  }
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  roam_msg m = sp_msg(ROAM_MSG_REQUEST, 0);
+  m.request_id = 1;
+  m.method_id = M_ECHO;
+  m.metadata.entries = e;
+  m.metadata.count = 129;
+  sp_send(p, &m);
+  expect_goodbye(p, "call.metadata.limits");
+  sp_free(p);
+  /* one oversize key */
+  static uint8_t key[257];
+  memset(key, 'a', sizeof key);
+  e[0].key.ptr = key;
+  e[0].key.len = 257;
+  p = ready_acceptor(1 << 20, 1 << 16);
+  m.metadata.count = 1;
+  sp_send(p, &m);
+  expect_goodbye(p, "call.metadata.limits");
+  sp_free(p);
+}
+
+static void test_unknown_conn(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  /* Response, Cancel, Reset, Credit, Goodbye on unknown conns: ignored. */
+  roam_msg m = sp_msg(ROAM_MSG_RESPONSE, 7);
+  m.request_id = 1;
+  sp_send(p, &m);
+  m = sp_msg(ROAM_MSG_CANCEL, 7);
+  sp_send(p, &m);
+  sp_chan_msg(p, ROAM_MSG_RESET, 7, 1, NULL, 0, 0);
+  sp_chan_msg(p, ROAM_MSG_CREDIT, 7, 1, NULL, 0, 5);
+  m = sp_msg(ROAM_MSG_GOODBYE, 7);
+  sp_send(p, &m);
+  expect_nothing(p);
+  roam_session_stats stats;
+  roam_session_get_stats(p->s, &stats);
+  assert_int_equal(stats.ignored[ROAM_IGNORE_UNKNOWN_CONN], 5);
+  sp_request(p, 7, 1, M_ECHO, NULL, 0, NULL, 0);
+  expect_goodbye(p, "message.conn-id");
+  sp_free(p);
+  p = ready_acceptor(1 << 20, 1 << 16);
+  sp_chan_msg(p, ROAM_MSG_DATA, 3, 1, "x", 1, 0);
+  expect_goodbye(p, "message.conn-id");
+  sp_free(p);
+  p = ready_acceptor(1 << 20, 1 << 16);
+  sp_chan_msg(p, ROAM_MSG_CLOSE, 3, 1, NULL, 0, 0);
+  expect_goodbye(p, "message.conn-id");
+  sp_free(p);
+}
+
+static void test_unknown_discriminant_and_garbage(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  uint8_t fr[] = {0x02, 0x0c, 0x00}; /* discriminant 12 */
+  sp_feed(p, fr, sizeof fr);
+  expect_goodbye(p, "message.unknown-variant");
+  sp_free(p);
+  p = ready_acceptor(1 << 20, 1 << 16);
+  uint8_t bad[] = {0x05, 0x05, 0x00}; /* COBS code runs past the frame */
+  sp_feed(p, bad, sizeof bad);
+  expect_goodbye(p, "message.decode-error");
+  sp_free(p);
+  p = ready_acceptor(1 << 20, 1 << 16);
+  uint8_t trunc[] = {0x03, 0x05, 0x01, 0x00}; /* truncated Request */
+  sp_feed(p, trunc, sizeof trunc);
+  expect_goodbye(p, "message.decode-error");
+  sp_free(p);
+}
+
+/* ---- channels -------------------------------------------------------------------- */
+
+static void test_sum_channel(void **st) {
+  (void)st;
+  nsums = 0;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  uint64_t ch = 1; /* the acceptor's peer is the initiator: odd ids */
+  uint8_t arg[] = {1};
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, "\x02", 1, 0); /* before the Request: unknown */
+  expect_goodbye(p, "channeling.unknown");
+  sp_free(p);
+
+  p = ready_acceptor(1 << 20, 1 << 16);
+  sp_request(p, 0, 1, M_SUM, arg, 1, &ch, 1);
+  for (int i = 1; i <= 5; i++) {
+    uint8_t v = (uint8_t)(i * 2); /* zigzag */
+    sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, &v, 1, 0);
+  }
+  expect_nothing(p);
+  sp_chan_msg(p, ROAM_MSG_CLOSE, 0, 1, NULL, 0, 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_RESPONSE);
+  assert_int_equal(m.payload.len, 2);
+  assert_int_equal(m.payload.ptr[1], 30); /* zigzag(15) */
+  /* Data after Close */
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, "\x02", 1, 0);
+  expect_goodbye(p, "channeling.data-after-close");
+  sp_free(p);
+}
+
+static void test_channel_even_id_and_invalid_data(void **st) {
+  (void)st;
+  nsums = 0;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  uint64_t ch = 2; /* wrong parity for the peer: accepted anyway */
+  uint8_t arg[] = {2};
+  sp_request(p, 0, 1, M_SUM, arg, 1, &ch, 1);
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 2, "\x04", 1, 0);
+  expect_nothing(p);
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 2, "\x80", 1, 0); /* truncated varint */
+  expect_goodbye(p, "channeling.data.invalid");
+  sp_free(p);
+}
+
+static void test_channel_zero(void **st) {
+  (void)st;
+  roam_msg_kind kinds[] = {ROAM_MSG_DATA, ROAM_MSG_CLOSE, ROAM_MSG_RESET, ROAM_MSG_CREDIT};
+  for (int i = 0; i < 4; i++) {
+    sp *p = ready_acceptor(1 << 20, 1 << 16);
+    sp_chan_msg(p, kinds[i], 0, 0, "\x02", kinds[i] == ROAM_MSG_DATA ? 1 : 0, 1);
+    expect_goodbye(p, "channeling.id.zero-reserved");
+    sp_free(p);
+  }
+}
+
+static void test_unknown_channel_each_kind(void **st) {
+  (void)st;
+  roam_msg_kind kinds[] = {ROAM_MSG_DATA, ROAM_MSG_CLOSE, ROAM_MSG_RESET, ROAM_MSG_CREDIT};
+  for (int i = 0; i < 4; i++) {
+    sp *p = ready_acceptor(1 << 20, 1 << 16);
+    sp_chan_msg(p, kinds[i], 0, 99, "\x02", kinds[i] == ROAM_MSG_DATA ? 1 : 0, 1);
+    expect_goodbye(p, "channeling.unknown");
+    sp_free(p);
+  }
+}
+
+static void test_credit_overrun(void **st) {
+  (void)st;
+  nsums = 0;
+  sp *p = ready_acceptor(1 << 20, 4);
+  uint64_t ch = 1;
+  sp_request(p, 0, 1, M_SUM, "\x01", 1, &ch, 1);
+  uint8_t big[5] = {0x80, 0x80, 0x80, 0x80, 0x01};
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, big, 5, 0);
+  expect_goodbye(p, "flow.channel.credit-overrun");
+  sp_free(p);
+}
+
+static void test_credit_granted_back(void **st) {
+  (void)st;
+  nsums = 0;
+  sp *p = ready_acceptor(1 << 20, 16);
+  uint64_t ch = 1;
+  sp_request(p, 0, 1, M_SUM, "\x01", 1, &ch, 1);
+  uint32_t outstanding = 16; /* what we (the peer) may still send */
+  int credits = 0;
+  for (int i = 0; i < 200; i++) {
+    uint8_t v[2] = {0x80 | 4, 0x01}; /* zigzag 2 bytes */
+    assert_true(outstanding >= 2);
+    sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+    outstanding -= 2;
+    roam_msg m;
+    while (sp_next(p, &m)) {
+      assert_int_equal(m.kind, ROAM_MSG_CREDIT);
+      assert_int_equal(m.channel_id, 1);
+      outstanding += m.credit;
+      credits++;
+      assert_true(outstanding <= 16);
+    }
+  }
+  assert_true(credits > 10);
+  assert_true(credits < 200); /* hysteresis: no Credit per Data */
+  sp_free(p);
+}
+
+static void test_generate_respects_credit(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 8);
+  uint64_t ch = 1;
+  uint8_t arg[2] = {50, 1};
+  sp_request(p, 0, 1, M_GEN, arg, 2, &ch, 1);
+  uint64_t avail = 8;
+  int got = 0, closed = 0, responded = 0;
+  for (int round = 0; round < 1000 && !responded; round++) {
+    roam_msg m;
+    while (sp_next(p, &m)) {
+      if (m.kind == ROAM_MSG_DATA) {
+        assert_false(closed);
+        assert_true(m.payload.len <= avail);
+        avail -= m.payload.len;
+        roam_dec d;
+        roam_dec_init(&d, m.payload.ptr, m.payload.len);
+        int32_t x;
+        roam_dec_i32(&d, &x);
+        assert_int_equal(x, got);
+        got++;
+      } else if (m.kind == ROAM_MSG_CLOSE) {
+        closed = 1;
+      } else if (m.kind == ROAM_MSG_RESPONSE) {
+        assert_true(closed); /* Close before Response */
+        responded = 1;
+      }
+    }
+    if (!responded) {
+      sp_chan_msg(p, ROAM_MSG_CREDIT, 0, 1, NULL, 0, 3);
+      avail += 3;
+    }
+  }
+  assert_int_equal(got, 50);
+  assert_true(responded);
+  sp_free(p);
+}
+
+static void test_reset_and_late_messages(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 4);
+  uint64_t ch = 1;
+  uint8_t arg[2] = {50, 1};
+  sp_request(p, 0, 1, M_GEN, arg, 2, &ch, 1);
+  sp_chan_msg(p, ROAM_MSG_RESET, 0, 1, NULL, 0, 0);
+  /* late Credit / Reset for the finished channel: ignored */
+  sp_chan_msg(p, ROAM_MSG_CREDIT, 0, 1, NULL, 0, 100);
+  sp_chan_msg(p, ROAM_MSG_RESET, 0, 1, NULL, 0, 0);
+  roam_msg m;
+  while (sp_next(p, &m)) assert_true(m.kind == ROAM_MSG_DATA);
+  assert_false(roam_session_is_closed(p->s));
+  /* the generator is stuck without its channel; cancel ends it */
+  roam_msg c = sp_msg(ROAM_MSG_CANCEL, 0);
+  c.request_id = 1;
+  sp_send(p, &c);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_RESPONSE);
+  assert_int_equal(m.payload.ptr[1], 3);
+  gen.r = NULL;
+  sp_free(p);
+}
+
+/* ---- cancel ------------------------------------------------------------------------- */
+
+static void test_incoming_cancel(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  held_req = NULL;
+  cancel_seen = 0;
+  sp_request(p, 0, 4, M_SLOW, NULL, 0, NULL, 0);
+  roam_msg c = sp_msg(ROAM_MSG_CANCEL, 0);
+  c.request_id = 4;
+  sp_send(p, &c);
+  assert_int_equal(cancel_seen, ROAM_ERR_CANCELLED);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_RESPONSE);
+  assert_int_equal(m.payload.len, 2);
+  assert_int_equal(m.payload.ptr[1], 3);
+  /* the handler's late answer is only a release */
+  assert_int_equal(roam_request_respond_ok(held_req, NULL, 0), ROAM_ERR_CANCELLED);
+  expect_nothing(p);
+  /* Cancel of a finished call: ignored */
+  sp_send(p, &c);
+  expect_nothing(p);
+  sp_free(p);
+}
+
+/* ---- outgoing calls ------------------------------------------------------------------ */
+
+static int results[64];
+static int nresults;
+static uint8_t result_value[64];
+static void on_result(roam_session *s, const roam_call_result *res, void *ud) {
+  (void)s;
+  (void)ud;
+  results[nresults++] = res->status;
+  if (res->value.len && res->value.len < sizeof result_value)
+    memcpy(result_value, res->value.ptr, res->value.len);
+}
+
+static void test_call_before_handshake_waits(void **st) {
+  (void)st;
+  nresults = 0;
+  sp *p = sp_new(ROAM_ROLE_INITIATOR);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  uint64_t rid;
+  assert_int_equal(roam_call(p->s, M_ECHO, "\x01x", 2, NULL, on_result, NULL, &rid), 0);
+  assert_int_equal(rid, 1);
+  assert_int_equal(sp_next(p, &m), 0); /* nothing before the peer's Hello */
+  sp_hello(p, 1 << 20, 1 << 16);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_REQUEST);
+  assert_int_equal(m.method_id, M_ECHO);
+  roam_msg r = sp_msg(ROAM_MSG_RESPONSE, 0);
+  r.request_id = 1;
+  r.payload.ptr = (const uint8_t *)"\x00\x01x";
+  r.payload.len = 3;
+  sp_send(p, &r);
+  assert_int_equal(nresults, 1);
+  assert_int_equal(results[0], 0);
+  assert_memory_equal(result_value, "\x01x", 2);
+  /* the same Response again: ignored, counted */
+  sp_send(p, &r);
+  assert_int_equal(nresults, 1);
+  roam_session_stats stats;
+  roam_session_get_stats(p->s, &stats);
+  assert_int_equal(stats.ignored[ROAM_IGNORE_LATE_RESPONSE], 1);
+  sp_free(p);
+}
+
+static void test_remote_errors(void **st) {
+  (void)st;
+  nresults = 0;
+  sp *p = sp_new(ROAM_ROLE_INITIATOR);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  const char *payloads[] = {"\x01\x00\x07", "\x01\x01", "\x01\x02", "\x01\x03", "\x02", ""};
+  size_t lens[] = {3, 2, 2, 2, 1, 0};
+  int want[] = {ROAM_ERR_REMOTE_USER, ROAM_ERR_REMOTE_UNKNOWN_METHOD,
+                ROAM_ERR_REMOTE_INVALID_PAYLOAD, ROAM_ERR_REMOTE_CANCELLED, ROAM_ERR_BAD_RESPONSE,
+                ROAM_ERR_BAD_RESPONSE};
+  for (int i = 0; i < 6; i++) {
+    uint64_t rid;
+    roam_call(p->s, 5, NULL, 0, NULL, on_result, NULL, &rid);
+    roam_msg r = sp_msg(ROAM_MSG_RESPONSE, 0);
+    r.request_id = rid;
+    r.payload.ptr = (const uint8_t *)payloads[i];
+    r.payload.len = lens[i];
+    sp_send(p, &r);
+    assert_int_equal(results[i], want[i]);
+  }
+  assert_int_equal(result_value[0], 7);
+  sp_free(p);
+}
+
+static void test_call_timeout_and_cancel(void **st) {
+  (void)st;
+  nresults = 0;
+  sp *p = sp_new(ROAM_ROLE_INITIATOR);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  roam_call_opts o = {0};
+  o.timeout_ms = 100;
+  uint64_t rid;
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, &o, on_result, NULL, &rid), 0);
+  roam_session_tick(p->s, 99);
+  assert_int_equal(nresults, 0);
+  roam_session_tick(p->s, 100);
+  assert_int_equal(nresults, 1);
+  assert_int_equal(results[0], ROAM_ERR_TIMEOUT);
+  roam_msg m;
+  assert_true(sp_next(p, &m)); /* Request */
+  assert_true(sp_next(p, &m)); /* Cancel */
+  assert_int_equal(m.kind, ROAM_MSG_CANCEL);
+  assert_int_equal(m.request_id, rid);
+  /* explicit cancel: completes with the peer's answer */
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, NULL, on_result, NULL, &rid), 0);
+  assert_int_equal(roam_call_cancel(p->s, 0, rid), 0);
+  roam_msg r = sp_msg(ROAM_MSG_RESPONSE, 0);
+  r.request_id = rid;
+  r.payload.ptr = (const uint8_t *)"\x01\x03";
+  r.payload.len = 2;
+  sp_send(p, &r);
+  assert_int_equal(results[1], ROAM_ERR_REMOTE_CANCELLED);
+  /* ... or locally after the grace time when the peer stays silent */
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, NULL, on_result, NULL, &rid), 0);
+  assert_int_equal(roam_call_cancel(p->s, 0, rid), 0);
+  roam_session_tick(p->s, 100 + 1000);
+  assert_int_equal(nresults, 3);
+  assert_int_equal(results[2], ROAM_ERR_CANCELLED);
+  sp_free(p);
+}
+
+static void test_eof_fails_pending(void **st) {
+  (void)st;
+  nresults = 0;
+  sp *p = sp_new(ROAM_ROLE_INITIATOR);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  for (int i = 0; i < 10; i++) roam_call(p->s, 5, NULL, 0, NULL, on_result, NULL, NULL);
+  roam_session_eof(p->s);
+  assert_int_equal(nresults, 10);
+  for (int i = 0; i < 10; i++) assert_int_equal(results[i], ROAM_ERR_CLOSED);
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, NULL, on_result, NULL, NULL), ROAM_ERR_CLOSED);
+  sp_free(p);
+}
+
+static void test_outgoing_limit_queue(void **st) {
+  (void)st;
+  nresults = 0;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_INITIATOR);
+  cfg.max_outgoing_calls = 2;
+  cfg.outgoing_queue_limit = 1;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, NULL, on_result, NULL, NULL), 0);
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, NULL, on_result, NULL, NULL), 0);
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, NULL, on_result, NULL, NULL), 0); /* queued */
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, NULL, on_result, NULL, NULL), ROAM_ERR_LIMIT);
+  roam_msg m;
+  int reqs = 0;
+  while (sp_next(p, &m)) reqs++;
+  assert_int_equal(reqs, 2);
+  roam_msg r = sp_msg(ROAM_MSG_RESPONSE, 0);
+  r.request_id = 1;
+  r.payload.ptr = (const uint8_t *)"\x00";
+  r.payload.len = 1;
+  sp_send(p, &r);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.request_id, 3);
+  sp_free(p);
+}
+
+static void test_incoming_limit_refuses(void **st) {
+  (void)st;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  cfg.max_incoming_calls = 2;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  roam_session_set_dispatcher(p->s, 0, g_disp);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  for (uint64_t i = 1; i <= 3; i++) sp_request(p, 0, i, M_SLOW, NULL, 0, NULL, 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.request_id, 3);
+  assert_int_equal(m.payload.ptr[0], 1);
+  assert_int_equal(m.payload.ptr[1], 3);
+  sp_free(p);
+}
+
+static void test_local_payload_too_large(void **st) {
+  (void)st;
+  sp *p = sp_new(ROAM_ROLE_INITIATOR);
+  sp_handshake(p, 8, 1 << 16);
+  assert_int_equal(roam_call(p->s, 5, "0123456789", 10, NULL, on_result, NULL, NULL),
+                   ROAM_ERR_PAYLOAD_TOO_LARGE);
+  assert_false(roam_session_is_closed(p->s));
+  sp_free(p);
+}
+
+/* ---- virtual connections ------------------------------------------------------------- */
+
+static uint64_t accepted_conn;
+static void on_connect_accept(roam_session *s, uint64_t cid, const roam_metadata *md, void *ud) {
+  (void)md;
+  (void)ud;
+  assert_int_equal(roam_session_accept(s, cid, NULL, 0, g_disp, &accepted_conn), 0);
+}
+
+static void test_connect_reject_when_not_listening(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  roam_msg m = sp_msg(ROAM_MSG_CONNECT, 0);
+  m.request_id = 1;
+  sp_send(p, &m);
+  uint8_t out[64], want[64];
+  size_t wl, n = sp_take_raw(p, out, sizeof out);
+  uint8_t raw[64];
+  size_t rl;
+  read_file("wire/message_reject.bin", raw, &rl);
+  wl = roam_cobs_encode(raw, rl, want);
+  want[wl++] = 0;
+  assert_int_equal(n, wl);
+  assert_memory_equal(out, want, wl);
+  sp_free(p);
+}
+
+static void test_virtual_connection(void **st) {
+  (void)st;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  roam_session_callbacks cbs = {0};
+  cbs.on_connect = on_connect_accept;
+  sp *p = sp_new_cfg(&cfg, &cbs);
+  roam_session_set_dispatcher(p->s, 0, g_disp);
+  roam_session_listen(p->s, true);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  roam_msg m = sp_msg(ROAM_MSG_CONNECT, 0);
+  m.request_id = 1;
+  sp_send(p, &m);
+  roam_msg a;
+  assert_true(sp_next(p, &a));
+  assert_int_equal(a.kind, ROAM_MSG_ACCEPT);
+  assert_int_equal(a.request_id, 1);
+  assert_int_equal(a.conn_id, 1);
+  /* calls on conn 1 and conn 0 */
+  sp_request(p, 1, 1, M_ECHO, "\x01y", 2, NULL, 0);
+  assert_true(sp_next(p, &a));
+  assert_int_equal(a.kind, ROAM_MSG_RESPONSE);
+  assert_int_equal(a.conn_id, 1);
+  /* Goodbye on conn 1 leaves conn 0 working */
+  roam_msg g = sp_msg(ROAM_MSG_GOODBYE, 1);
+  sp_send(p, &g);
+  assert_false(roam_session_conn_exists(p->s, 1));
+  sp_request(p, 0, 1, M_ECHO, "\x01z", 2, NULL, 0);
+  assert_true(sp_next(p, &a));
+  assert_int_equal(a.kind, ROAM_MSG_RESPONSE);
+  assert_int_equal(a.conn_id, 0);
+  /* a Request on the closed connection is a violation */
+  sp_request(p, 1, 2, M_ECHO, "\x01z", 2, NULL, 0);
+  expect_goodbye(p, "message.conn-id");
+  sp_free(p);
+}
+
+static int connect_status;
+static uint64_t connect_conn;
+static void on_connected(roam_session *s, int status, uint64_t conn_id, roam_bytes reason,
+                         const roam_metadata *md, void *ud) {
+  (void)s;
+  (void)reason;
+  (void)md;
+  (void)ud;
+  connect_status = status;
+  connect_conn = conn_id;
+}
+
+static void test_outgoing_connect(void **st) {
+  (void)st;
+  sp *p = sp_new(ROAM_ROLE_INITIATOR);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  connect_status = 99;
+  assert_int_equal(roam_session_connect(p->s, NULL, 0, 1000, on_connected, NULL), 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_CONNECT);
+  roam_msg a = sp_msg(ROAM_MSG_ACCEPT, 5);
+  a.request_id = m.request_id;
+  sp_send(p, &a);
+  assert_int_equal(connect_status, 0);
+  assert_int_equal(connect_conn, 5);
+  nresults = 0;
+  roam_call_opts o = {0};
+  o.conn_id = 5;
+  assert_int_equal(roam_call(p->s, 1, NULL, 0, &o, on_result, NULL, NULL), 0);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.conn_id, 5);
+  assert_int_equal(m.request_id, 1);
+  /* peer Goodbye on 5: the call fails, conn 0 stays */
+  roam_msg g = sp_msg(ROAM_MSG_GOODBYE, 5);
+  sp_send(p, &g);
+  assert_int_equal(nresults, 1);
+  assert_int_equal(results[0], ROAM_ERR_CLOSED);
+  assert_false(roam_session_is_closed(p->s));
+  /* rejected connect */
+  assert_int_equal(roam_session_connect(p->s, NULL, 0, 1000, on_connected, NULL), 0);
+  assert_true(sp_next(p, &m));
+  roam_msg r = sp_msg(ROAM_MSG_REJECT, 0);
+  r.request_id = m.request_id;
+  r.reason.ptr = (const uint8_t *)"no";
+  r.reason.len = 2;
+  sp_send(p, &r);
+  assert_int_equal(connect_status, ROAM_ERR_REJECTED);
+  sp_free(p);
+}
+
+static void test_graceful_close(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  assert_int_equal(roam_session_close(p->s), 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_GOODBYE);
+  assert_int_equal(m.reason.len, 0);
+  assert_true(roam_session_is_done(p->s));
+  assert_int_equal(p->closed_err, 0);
+  sp_free(p);
+}
+
+static void test_split_input_every_byte(void **st) {
+  (void)st;
+  /* Requests fed one byte at a time give the same answers. */
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  uint8_t stream[4096];
+  size_t sl = 0;
+  for (uint64_t i = 1; i <= 20; i++) {
+    roam_msg m = sp_msg(ROAM_MSG_REQUEST, 0);
+    m.request_id = i;
+    m.method_id = M_ECHO;
+    uint8_t arg[3] = {2, (uint8_t)i, 0};
+    m.payload.ptr = arg;
+    m.payload.len = 3;
+    uint8_t raw[64];
+    size_t rl;
+    roam_msg_encode_buf(&m, raw, sizeof raw, &rl);
+    sl += roam_cobs_encode(raw, rl, stream + sl);
+    stream[sl++] = 0;
+  }
+  for (size_t i = 0; i < sl; i++) assert_int_equal(sp_feed(p, stream + i, 1), 0);
+  roam_msg m;
+  for (uint64_t i = 1; i <= 20; i++) {
+    assert_true(sp_next(p, &m));
+    assert_int_equal(m.request_id, i);
+    assert_int_equal(m.payload.ptr[2], (uint8_t)i);
+  }
+  sp_free(p);
+}
+
+static void test_idle_memory(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  roam_msg m;
+  while (sp_next(p, &m)) {
+  }
+  roam_session_stats stats;
+  roam_session_get_stats(p->s, &stats);
+  print_message("idle session after handshake: %zu heap bytes\n", stats.heap_bytes);
+  assert_true(stats.heap_bytes <= 4096);
+  sp_free(p);
+}
+
+int main(void) {
+  g_disp = make_disp();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_hello_bytes),
+      cmocka_unit_test(test_negotiation),
+      cmocka_unit_test(test_hello_v1),
+      cmocka_unit_test(test_hello_unknown_variant),
+      cmocka_unit_test(test_request_before_hello),
+      cmocka_unit_test(test_late_hello_ignored),
+      cmocka_unit_test(test_handshake_timeout),
+      cmocka_unit_test(test_echo_exact_bytes),
+      cmocka_unit_test(test_unknown_method),
+      cmocka_unit_test(test_pipelined_out_of_order),
+      cmocka_unit_test(test_duplicate_request_id),
+      cmocka_unit_test(test_payload_limit),
+      cmocka_unit_test(test_metadata_limits),
+      cmocka_unit_test(test_unknown_conn),
+      cmocka_unit_test(test_unknown_discriminant_and_garbage),
+      cmocka_unit_test(test_sum_channel),
+      cmocka_unit_test(test_channel_even_id_and_invalid_data),
+      cmocka_unit_test(test_channel_zero),
+      cmocka_unit_test(test_unknown_channel_each_kind),
+      cmocka_unit_test(test_credit_overrun),
+      cmocka_unit_test(test_credit_granted_back),
+      cmocka_unit_test(test_generate_respects_credit),
+      cmocka_unit_test(test_reset_and_late_messages),
+      cmocka_unit_test(test_incoming_cancel),
+      cmocka_unit_test(test_call_before_handshake_waits),
+      cmocka_unit_test(test_remote_errors),
+      cmocka_unit_test(test_call_timeout_and_cancel),
+      cmocka_unit_test(test_eof_fails_pending),
+      cmocka_unit_test(test_outgoing_limit_queue),
+      cmocka_unit_test(test_incoming_limit_refuses),
+      cmocka_unit_test(test_local_payload_too_large),
+      cmocka_unit_test(test_connect_reject_when_not_listening),
+      cmocka_unit_test(test_virtual_connection),
+      cmocka_unit_test(test_outgoing_connect),
+      cmocka_unit_test(test_graceful_close),
+      cmocka_unit_test(test_split_input_every_byte),
+      cmocka_unit_test(test_idle_memory),
+  };
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  roam_dispatcher_free(g_disp);
+  return rc;
+}
