@@ -14,12 +14,12 @@ static call *call_alloc(roam_session *s) {
   else if (!(k = roam__malloc(&s->mem, sizeof *k)))
     return NULL;
   memset(k, 0, sizeof *k);
-  roam_timer_init(&k->timer, TK_CALL_DEADLINE);
+  roam__tmr_init(&k->timer, TK_CALL_DEADLINE);
   return k;
 }
 
 void roam__call_free(roam_session *s, call *k) {
-  roam_timer_heap_remove(&s->timers, &k->timer);
+  roam__theap_remove(&s->timers, &k->timer);
   roam__free(&s->mem, k->chan_heap);
   roam__free(&s->mem, k->deferred);
   k->chan_heap = NULL;
@@ -82,7 +82,7 @@ static void end_call_channels(roam_session *s, call *k, int got_response) {
 }
 
 void roam__call_complete(roam_session *s, call *k, int status, const roam_msg *resp) {
-  roam_timer_heap_remove(&s->timers, &k->timer);
+  roam__theap_remove(&s->timers, &k->timer);
   roam_call_result res;
   memset(&res, 0, sizeof res);
   res.conn_id = k->c->id;
@@ -245,7 +245,7 @@ int roam_call(roam_session *s, uint64_t method_id, const void *payload, size_t l
   }
   if (opts->timeout_ms) {
     k->timer.kind = TK_CALL_DEADLINE;
-    roam_timer_heap_add(&s->timers, &s->mem, &k->timer, s->now + opts->timeout_ms);
+    roam__theap_add(&s->timers, &s->mem, &k->timer, s->now + opts->timeout_ms);
   }
   if (s->diag) k->diag = roam_diag_request_begin(s->diag, c->id, k->request_id, method_id, 1);
   s->stats.calls_started++;
@@ -319,7 +319,7 @@ int roam_call_cancel(roam_session *s, uint64_t conn_id, uint64_t request_id) {
   k->cancelled = 1;
   send_cancel(s, k);
   k->timer.kind = TK_CANCEL_GRACE;
-  roam_timer_heap_add(&s->timers, &s->mem, &k->timer, s->now + s->cfg.cancel_grace_ms);
+  roam__theap_add(&s->timers, &s->mem, &k->timer, s->now + s->cfg.cancel_grace_ms);
   return 0;
 }
 

@@ -384,7 +384,7 @@ void roam__handle_credit(roam_session *s, const roam_msg *m) {
   chan *ch = incoming_chan(s, m, 0);
   if (!ch) return;
   s->peer_granted = 1;
-  roam_timer_heap_remove(&s->timers, &s->credit_warn_timer);
+  roam__theap_remove(&s->timers, &s->credit_warn_timer);
   if (ch->dir == ROAM_CHAN_RECV) {
     roam__ignored(s, ROAM_IGNORE_WRONG_DIRECTION, m);
     return;

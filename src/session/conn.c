@@ -109,7 +109,7 @@ int roam_session_connect(roam_session *s, const roam_meta_entry *md, size_t md_c
   op->request_id = s->next_connect_id;
   op->cb = cb;
   op->ud = ud;
-  roam_timer_init(&op->timer, TK_CONNECT);
+  roam__tmr_init(&op->timer, TK_CONNECT);
   int rc = roam_u64map_put(&s->connects_out, &s->mem, op->request_id, op);
   if (rc == 0) {
     rc = emit_conn_msg(s, ROAM_MSG_CONNECT, op->request_id, 0, NULL, md, md_count);
@@ -120,13 +120,13 @@ int roam_session_connect(roam_session *s, const roam_meta_entry *md, size_t md_c
     return rc;
   }
   s->next_connect_id++; /* a Connect that timed out keeps its id used */
-  if (timeout_ms) roam_timer_heap_add(&s->timers, &s->mem, &op->timer, s->now + timeout_ms);
+  if (timeout_ms) roam__theap_add(&s->timers, &s->mem, &op->timer, s->now + timeout_ms);
   return 0;
 }
 
 static void connect_done(roam_session *s, connect_op *op, int status, uint64_t conn_id,
                          roam_bytes reason, const roam_metadata *md) {
-  roam_timer_heap_remove(&s->timers, &op->timer);
+  roam__theap_remove(&s->timers, &op->timer);
   ENTER(s);
   op->cb(s, status, conn_id, reason, md, op->ud);
   LEAVE(s);

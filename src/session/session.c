@@ -263,8 +263,8 @@ int roam_session_new(roam_session **out, const roam_session_config *cfg,
   s->credit = cfg->initial_channel_credit;
   s->next_conn_id = 1;
   s->next_connect_id = 1;
-  roam_timer_init(&s->handshake_timer, TK_HANDSHAKE);
-  roam_timer_init(&s->credit_warn_timer, TK_CREDIT_WARN);
+  roam__tmr_init(&s->handshake_timer, TK_HANDSHAKE);
+  roam__tmr_init(&s->credit_warn_timer, TK_CREDIT_WARN);
   roam_u64map_init(&s->conns);
   roam_u64map_init(&s->connects_out);
   roam_u64map_init(&s->connects_in);
@@ -277,7 +277,7 @@ int roam_session_new(roam_session **out, const roam_session_config *cfg,
   if (!(cfg->flags & ROAM_SESSION_NO_DIAGNOSTICS))
     s->diag = roam_diag_state_new(cfg->name, &s->mem);
   if (cfg->handshake_timeout_ms &&
-      roam_timer_heap_add(&s->timers, &s->mem, &s->handshake_timer,
+      roam__theap_add(&s->timers, &s->mem, &s->handshake_timer,
                           s->now + cfg->handshake_timeout_ms))
     goto fail;
   roam_msg hello;
@@ -358,8 +358,8 @@ static void link_teardown(roam_session *s) {
     roam__conn_teardown(s, c, s->close_err, reason);
   }
   roam__connects_fail_all(s);
-  roam_timer_heap_remove(&s->timers, &s->handshake_timer);
-  roam_timer_heap_remove(&s->timers, &s->credit_warn_timer);
+  roam__theap_remove(&s->timers, &s->handshake_timer);
+  roam__theap_remove(&s->timers, &s->credit_warn_timer);
   if (!s->closed_notified) {
     s->closed_notified = 1;
     if (s->cbs.on_closed) {
@@ -453,7 +453,7 @@ void roam_session_free(roam_session *s) {
   roam_u64map_free(&s->conns, &s->mem);
   roam_u64map_free(&s->connects_out, &s->mem);
   roam_u64map_free(&s->connects_in, &s->mem);
-  roam_timer_heap_free(&s->timers, &s->mem);
+  roam__theap_free(&s->timers, &s->mem);
   while (s->call_free) {
     call *k = s->call_free;
     s->call_free = k->next;
@@ -489,7 +489,7 @@ static void handle_hello(roam_session *s, const roam_msg *m) {
   s->state = S_READY;
   if (m->hello.max_payload_size < s->max_payload) s->max_payload = m->hello.max_payload_size;
   if (m->hello.initial_channel_credit < s->credit) s->credit = m->hello.initial_channel_credit;
-  roam_timer_heap_remove(&s->timers, &s->handshake_timer);
+  roam__theap_remove(&s->timers, &s->handshake_timer);
   if (s->cbs.on_ready) {
     ENTER(s);
     s->cbs.on_ready(s, s->ud);
@@ -602,15 +602,15 @@ static void credit_warn(roam_session *s) {
 
 void roam__credit_blocked(roam_session *s);
 void roam__credit_blocked(roam_session *s) {
-  if (s->peer_granted || s->credit_warned || roam_timer_armed(&s->credit_warn_timer)) return;
-  roam_timer_heap_add(&s->timers, &s->mem, &s->credit_warn_timer, s->now + s->cfg.credit_warn_ms);
+  if (s->peer_granted || s->credit_warned || roam__tmr_armed(&s->credit_warn_timer)) return;
+  roam__theap_add(&s->timers, &s->mem, &s->credit_warn_timer, s->now + s->cfg.credit_warn_ms);
 }
 
 void roam_session_tick(roam_session *s, uint64_t now_ms) {
   if (now_ms > s->now) s->now = now_ms;
-  roam_timer *t;
-  while ((t = roam_timer_heap_top(&s->timers)) != NULL && t->deadline <= s->now) {
-    roam_timer_heap_remove(&s->timers, t);
+  roam__tmr *t;
+  while ((t = roam__theap_top(&s->timers)) != NULL && t->deadline <= s->now) {
+    roam__theap_remove(&s->timers, t);
     switch (t->kind) {
     case TK_HANDSHAKE:
       if (s->state == S_HANDSHAKE) {
@@ -639,7 +639,7 @@ void roam_session_tick(roam_session *s, uint64_t now_ms) {
 }
 
 uint64_t roam_session_next_timeout(const roam_session *s) {
-  roam_timer *t = roam_timer_heap_top(&s->timers);
+  roam__tmr *t = roam__theap_top(&s->timers);
   return t ? t->deadline : UINT64_MAX;
 }
 

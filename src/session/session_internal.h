@@ -37,7 +37,7 @@ struct call {
   conn *c;
   roam_call_cb cb;
   void *ud;
-  roam_timer timer; /* deadline or cancel grace */
+  roam__tmr timer; /* deadline or cancel grace */
   uint8_t state;    /* CALL_* */
   uint8_t cancelled;
   uint16_t nchan;
@@ -139,7 +139,7 @@ typedef struct connect_op {
   uint64_t request_id;
   roam_connect_cb cb;
   void *ud;
-  roam_timer timer;
+  roam__tmr timer;
 } connect_op;
 
 typedef struct method_entry {
@@ -169,8 +169,8 @@ struct roam_session {
   uint32_t max_payload; /* negotiated (ours until the handshake) */
   uint32_t credit;      /* negotiated initial channel credit */
   uint64_t now;
-  roam_timer handshake_timer;
-  roam_timer credit_warn_timer;
+  roam__tmr handshake_timer;
+  roam__tmr credit_warn_timer;
   int peer_granted;     /* the peer has sent at least one Credit */
   int credit_warned;
 
@@ -190,7 +190,7 @@ struct roam_session {
   roam_u64map connects_in;  /* pending incoming connect ids (value = 1) */
   uint64_t next_connect_id;
 
-  roam_timer_heap timers;
+  roam__theap timers;
   roam_request *held; /* request handles the application holds */
   call *call_free;
   chan *chan_free;

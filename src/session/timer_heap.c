@@ -3,13 +3,13 @@
 
 #include "common/mem.h"
 
-static void place(roam_timer_heap *h, uint32_t i, roam_timer *t) {
+static void place(roam__theap *h, uint32_t i, roam__tmr *t) {
   h->items[i] = t;
   t->index = i;
 }
 
-static void sift_up(roam_timer_heap *h, uint32_t i) {
-  roam_timer *t = h->items[i];
+static void sift_up(roam__theap *h, uint32_t i) {
+  roam__tmr *t = h->items[i];
   while (i > 0) {
     uint32_t parent = (i - 1) / 2;
     if (h->items[parent]->deadline <= t->deadline) break;
@@ -19,8 +19,8 @@ static void sift_up(roam_timer_heap *h, uint32_t i) {
   place(h, i, t);
 }
 
-static void sift_down(roam_timer_heap *h, uint32_t i) {
-  roam_timer *t = h->items[i];
+static void sift_down(roam__theap *h, uint32_t i) {
+  roam__tmr *t = h->items[i];
   for (;;) {
     uint32_t l = 2 * i + 1;
     if (l >= h->count) break;
@@ -33,19 +33,19 @@ static void sift_down(roam_timer_heap *h, uint32_t i) {
   place(h, i, t);
 }
 
-void roam_timer_heap_free(roam_timer_heap *h, const roam_mem *mem) {
-  for (uint32_t i = 0; i < h->count; i++) h->items[i]->index = ROAM_TIMER_IDLE;
+void roam__theap_free(roam__theap *h, const roam_mem *mem) {
+  for (uint32_t i = 0; i < h->count; i++) h->items[i]->index = ROAM__TMR_IDLE;
   roam__free(mem, h->items);
   h->items = NULL;
   h->count = h->cap = 0;
 }
 
-int roam_timer_heap_add(roam_timer_heap *h, const roam_mem *mem, roam_timer *t,
+int roam__theap_add(roam__theap *h, const roam_mem *mem, roam__tmr *t,
                         uint64_t deadline) {
-  if (roam_timer_armed(t)) roam_timer_heap_remove(h, t);
+  if (roam__tmr_armed(t)) roam__theap_remove(h, t);
   if (h->count == h->cap) {
     uint32_t ncap = h->cap ? h->cap * 2 : 16;
-    roam_timer **n = roam__realloc(mem, h->items, (size_t)ncap * sizeof *n);
+    roam__tmr **n = roam__realloc(mem, h->items, (size_t)ncap * sizeof *n);
     if (!n) return ROAM_ERR_NOMEM;
     h->items = n;
     h->cap = ncap;
@@ -56,13 +56,13 @@ int roam_timer_heap_add(roam_timer_heap *h, const roam_mem *mem, roam_timer *t,
   return 0;
 }
 
-void roam_timer_heap_remove(roam_timer_heap *h, roam_timer *t) {
-  if (!roam_timer_armed(t)) return;
+void roam__theap_remove(roam__theap *h, roam__tmr *t) {
+  if (!roam__tmr_armed(t)) return;
   uint32_t i = t->index;
-  t->index = ROAM_TIMER_IDLE;
+  t->index = ROAM__TMR_IDLE;
   h->count--;
   if (i == h->count) return;
-  roam_timer *last = h->items[h->count];
+  roam__tmr *last = h->items[h->count];
   place(h, i, last);
   if (i > 0 && h->items[(i - 1) / 2]->deadline > last->deadline)
     sift_up(h, i);

@@ -8,31 +8,31 @@
 
 #include <roam/common.h>
 
-#define ROAM_TIMER_IDLE UINT32_MAX
+#define ROAM__TMR_IDLE UINT32_MAX
 
-typedef struct roam_timer {
+typedef struct roam__tmr {
   uint64_t deadline;
-  uint32_t index; /* position in the heap, ROAM_TIMER_IDLE when not armed */
+  uint32_t index; /* position in the heap, ROAM__TMR_IDLE when not armed */
   uint8_t kind;   /* what the owner is (see session_internal.h) */
-} roam_timer;
+} roam__tmr;
 
-typedef struct roam_timer_heap {
-  roam_timer **items;
+typedef struct roam__theap {
+  roam__tmr **items;
   uint32_t count;
   uint32_t cap;
-} roam_timer_heap;
+} roam__theap;
 
-static inline void roam_timer_init(roam_timer *t, uint8_t kind) {
+static inline void roam__tmr_init(roam__tmr *t, uint8_t kind) {
   t->deadline = 0;
-  t->index = ROAM_TIMER_IDLE;
+  t->index = ROAM__TMR_IDLE;
   t->kind = kind;
 }
-static inline int roam_timer_armed(const roam_timer *t) { return t->index != ROAM_TIMER_IDLE; }
+static inline int roam__tmr_armed(const roam__tmr *t) { return t->index != ROAM__TMR_IDLE; }
 
-void roam_timer_heap_free(roam_timer_heap *h, const roam_mem *mem);
-int roam_timer_heap_add(roam_timer_heap *h, const roam_mem *mem, roam_timer *t, uint64_t deadline);
-void roam_timer_heap_remove(roam_timer_heap *h, roam_timer *t);
-static inline roam_timer *roam_timer_heap_top(const roam_timer_heap *h) {
+void roam__theap_free(roam__theap *h, const roam_mem *mem);
+int roam__theap_add(roam__theap *h, const roam_mem *mem, roam__tmr *t, uint64_t deadline);
+void roam__theap_remove(roam__theap *h, roam__tmr *t);
+static inline roam__tmr *roam__theap_top(const roam__theap *h) {
   return h->count ? h->items[0] : NULL;
 }
 
