@@ -123,7 +123,9 @@ ROAM_EXTERN void roam_diag_request_end(roam_diag_state *st, roam_diag_req *r);
  * " (k=v, k2=v2)" after its line. Recorded only while argument recording is
  * enabled (see roam_diag_record_args_enabled()); otherwise a no-op returning
  * 0. Control characters are shown as spaces; the text is bounded by
- * ROAM_DIAG_ARGS_MAX. value NULL = "". 0, ROAM_ERR_NOMEM, ROAM_ERR_INVALID_ARG.
+ * ROAM_DIAG_ARGS_MAX. value NULL = "". Calls for one record must not run
+ * concurrently with each other (one owner at a time, like begin/end).
+ * 0, ROAM_ERR_NOMEM, ROAM_ERR_INVALID_ARG.
  */
 ROAM_EXTERN int roam_diag_request_add_arg(roam_diag_state *st, roam_diag_req *r, const char *key,
                                           const char *value);
@@ -172,7 +174,9 @@ ROAM_EXTERN void roam_diag_clear_method_names(void);
 ROAM_EXTERN int roam_diag_dump(char **out, size_t *len);
 
 /* Write the dump to fd (all of it, retrying on EINTR and short writes).
- * 0, ROAM_ERR_IO (errno set) or ROAM_ERR_NOMEM. */
+ * 0, ROAM_ERR_IO (errno set) or ROAM_ERR_NOMEM.
+ * Neither dump function is async-signal-safe: never call them from a signal
+ * handler yourself, use roam_diag_install_sigusr1(). */
 ROAM_EXTERN int roam_diag_dump_fd(int fd);
 
 /* Append text to a dump from a custom callback. 0 or ROAM_ERR_NOMEM (the
@@ -190,6 +194,7 @@ ROAM_EXTERN int roam_diag_write(roam_diag_writer *w, const char *text, size_t le
  * ROAM_ERR_INVALID_ARG (fd < 0) or ROAM_ERR_IO (errno set).
  * In a child created by fork() the dump thread does not exist: the child's
  * copy of the handler is removed (previous disposition restored) at fork.
+ * SIGUSR1 must not be blocked in every thread, or no handler ever runs.
  */
 ROAM_EXTERN int roam_diag_install_sigusr1(int fd);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,17 @@
 #include <roam/diag.h>
 
 #include "diag/diag_internal.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define DIAG_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DIAG_UNDER_TSAN 1
+#endif
+#endif
+#ifndef DIAG_UNDER_TSAN
+#define DIAG_UNDER_TSAN 0
+#endif
 
 #define UP "\xE2\xAC\x86"
 #define DOWN "\xE2\xAC\x87"
@@ -710,6 +722,40 @@ static void test_sigusr1_in_process(void **ctx) {
   close(p[1]);
 }
 
+/* A forked child has no dump thread: its copy of the handler is removed. */
+static void test_fork_removes_handler(void **ctx) {
+  (void)ctx;
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  assert_int_equal(roam_diag_install_sigusr1(p[1]), ROAM_OK);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    struct sigaction cur;
+    sigaction(SIGUSR1, NULL, &cur);
+    int ok = cur.sa_handler == SIG_DFL;
+    /* And the child may install its own (not under TSan, which does not
+     * support starting threads after a multi-threaded fork). */
+#if !DIAG_UNDER_TSAN
+    ok = ok && roam_diag_install_sigusr1(p[1]) == ROAM_OK;
+    roam_diag_uninstall_sigusr1();
+#endif
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  /* The parent's handler is untouched. */
+  struct sigaction cur;
+  sigaction(SIGUSR1, NULL, &cur);
+  assert_true(cur.sa_handler != SIG_DFL);
+  roam_diag_uninstall_sigusr1();
+  close(p[0]);
+  close(p[1]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_format_exact, setup, teardown),
@@ -730,6 +776,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_callback_reentrancy, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dump_fd, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sigusr1_in_process, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fork_removes_handler, setup, teardown),
   };
   return cmocka_run_group_tests_name("diag", tests, NULL, NULL);
 }
