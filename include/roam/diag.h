@@ -92,11 +92,13 @@ ROAM_EXTERN int roam_diag_state_get_name(roam_diag_state *st, char *buf, size_t 
  * Append a custom callback, run on every dump after the state's own lines
  * (in the order added), whether or not the state has requests in flight; a
  * state whose callbacks print nothing and that has nothing in flight is
- * skipped. Callbacks run on the dumping thread with the registry lock held
- * (but not the state's lock): they may only use roam_diag_printf() /
- * roam_diag_write() on `w`, must not block and must not create, free or
- * rename diagnostic states. `user_data` must stay valid until
- * roam_diag_state_free(st) returns. 0, ROAM_ERR_NOMEM or ROAM_ERR_INVALID_ARG.
+ * skipped. Callbacks run on the dumping thread with the registry and
+ * method-table read locks held (but not the state's lock): they write with
+ * roam_diag_printf() / roam_diag_write() on `w` (valid only during the call),
+ * may use the request/channel hooks, must not block, and must not create,
+ * free or rename states nor set method names (those wait for the dump).
+ * `user_data` must stay valid until roam_diag_state_free(st) returns.
+ * 0, ROAM_ERR_NOMEM or ROAM_ERR_INVALID_ARG.
  */
 ROAM_EXTERN int roam_diag_state_add_callback(roam_diag_state *st, roam_diag_callback_fn fn,
                                              void *user_data);
