@@ -337,7 +337,7 @@ static void push_cv(roam_blake3_hasher *h, const uint8_t cv[32], uint64_t first_
 static void hash_subtree(const roam_blake3_hasher *h, const uint8_t *in, size_t chunks,
                          uint64_t counter, uint8_t left_right[64]) {
   uint8_t a[B3_MAX_SUBTREE * 32], b[B3_MAX_SUBTREE / 2 * 32];
-  const uint8_t *ptrs[B3_MAX_SUBTREE];
+  const uint8_t *ptrs[B3_MAX_SUBTREE] = {NULL}; /* (silences -Wmaybe-uninitialized) */
   for (size_t i = 0; i < chunks; i++) ptrs[i] = in + i * ROAM_BLAKE3_CHUNK_LEN;
   hash_many(h->backend, ptrs, chunks, B3_BLOCKS_PER_CHUNK, h->key, counter, true, h->flags,
             B3_CHUNK_START, B3_CHUNK_END, a);
