@@ -174,6 +174,7 @@ static RW_INLINE int enc_room(roam_enc *e, size_t n) {
 
 uint8_t *roam_enc_reserve(roam_enc *e, size_t n) {
   if (enc_room(e, n)) return NULL;
+  if (e->buf == NULL && enc_grow(e, n ? n : 1)) return NULL; /* reserve(0) before any write */
   return e->buf + e->len;
 }
 
@@ -355,9 +356,16 @@ int roam_enc_some(roam_enc *e) { return roam_enc_u8(e, 1); }
 /* Decoder                                                             */
 /* ------------------------------------------------------------------ */
 
+static const uint8_t dec_empty[1] = {0};
+
 void roam_dec_init(roam_dec *d, const void *buf, size_t len) {
+  /* Never a NULL cursor: even pointer arithmetic by 0 on NULL is UB. */
+  if (buf == NULL) {
+    buf = dec_empty;
+    len = 0;
+  }
   d->p = (const uint8_t *)buf;
-  d->end = d->p ? d->p + len : d->p;
+  d->end = d->p + len;
   d->err = 0;
 }
 
@@ -544,9 +552,13 @@ int roam_dec_f64(roam_dec *d, double *out) {
 static RW_INLINE int dec_lenview(roam_dec *d, roam_bytes *out) {
   out->ptr = NULL;
   out->len = 0;
+  const uint8_t *start = d->p;
   uint64_t n;
   if (dec_var(d, &n, ROAM_VARINT_MAX_U64, 0x01)) return d->err;
-  if (n > (uint64_t)(d->end - d->p)) return dec_fail(d, ROAM_ERR_TRUNCATED);
+  if (n > (uint64_t)(d->end - d->p)) {
+    d->p = start; /* a failed read leaves the cursor where it was */
+    return dec_fail(d, ROAM_ERR_TRUNCATED);
+  }
   out->ptr = d->p;
   out->len = (size_t)n;
   d->p += n;
