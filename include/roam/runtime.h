@@ -99,8 +99,9 @@ ROAM_EXTERN void roam_loop_options_init(roam_loop_options *opts);
 ROAM_EXTERN int roam_loop_new(roam_loop **out, const roam_loop_options *opts);
 /* Free the loop and everything still attached to it: links are aborted
  * (their on_close runs with ROAM_ERR_CLOSED, pending calls fail with
- * ROAM_ERR_CLOSED), listeners, servers and clients are freed, timers and
- * watchers released (their fds are not closed). Must not be called while
+ * ROAM_ERR_CLOSED), listeners, servers and clients are freed, and so are
+ * timers and fd watchers still allocated (their fds are not closed; do not
+ * use those pointers afterwards). Must not be called while
  * the loop is running, nor while other threads may still post to it. */
 ROAM_EXTERN void roam_loop_free(roam_loop *loop);
 
@@ -392,7 +393,7 @@ typedef struct roam_reply {
   int status;
   uint8_t *value;
   size_t value_len;
-  const roam_mem *mem; /* frees value */
+  roam_mem mem; /* frees value (a copy: the reply outlives the client) */
 } roam_reply;
 ROAM_EXTERN void roam_reply_free(roam_reply *r);
 

@@ -1,0 +1,245 @@
+/* Internal definitions of the runtime layer (src/runtime/). */
+#ifndef ROAM_RT_INTERNAL_H
+#define ROAM_RT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <roam/runtime.h>
+
+#include "common/mem.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define RT_PRINTF(a, b)
+#endif
+
+#define RT_MAX_SIGNAL 64
+
+/* ---- addresses (addr.c) ------------------------------------------------ */
+
+typedef enum rt_addr_kind { RT_ADDR_TCP = 1, RT_ADDR_UNIX = 2 } rt_addr_kind;
+
+typedef struct rt_addr {
+  rt_addr_kind kind;
+  char host[256]; /* TCP: host without brackets ("" = any) */
+  char port[16];  /* TCP: decimal port */
+  char path[108]; /* UNIX: path; abstract names start with '@' */
+} rt_addr;
+
+/* Parse "tcp://h:p", "h:p", "[v6]:p", "unix:/path", "unix:///path",
+ * "unix:@abstract". listen: host may be empty or "*". */
+int rt_addr_parse(const char *text, bool listen, rt_addr *out);
+/* Fill a sockaddr_un; returns the length to pass to bind/connect. */
+socklen_t rt_addr_unix_sockaddr(const rt_addr *a, struct sockaddr_storage *ss);
+/* Text of a socket address in the public syntax ("tcp://1.2.3.4:5",
+ * "tcp://[::1]:5", "unix:/p"). */
+void rt_sockaddr_text(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap);
+/* Non-blocking, close-on-exec socket options. */
+int rt_set_nonblock(int fd);
+void rt_tcp_nodelay(int fd);
+/* Create a listening socket. Returns fd or a negative roam error. */
+int rt_listen_socket(const rt_addr *a, int backlog, char *bound_text, size_t cap, int *port);
+
+/* ---- loop (loop.c) ------------------------------------------------------ */
+
+struct roam_io {
+  roam_loop *loop;
+  int fd;
+  unsigned events;    /* wanted */
+  unsigned reg;       /* registered with epoll (0 = not added) */
+  roam_io_fn fn;
+  void *ud;
+  bool dead;
+  bool embedded; /* part of another object: never freed by the loop */
+  roam_io *prev, *next; /* all live ios (poll backend, loop free) */
+  roam_io *grave_next;
+};
+
+struct roam_timer {
+  roam_loop *loop;
+  roam_timer_fn fn;
+  void *ud;
+  uint64_t due;
+  uint64_t repeat;
+  uint64_t gen; /* loop iteration that armed it */
+  size_t heap_index; /* SIZE_MAX when inactive */
+  roam_timer *prev, *next; /* loop->timers */
+};
+
+typedef struct rt_task {
+  struct rt_task *next;
+  roam_task_fn fn;
+  void *ud;
+} rt_task;
+
+struct roam_loop {
+  roam_mem mem;
+  roam_log_fn log;
+  void *log_ud;
+  roam_loop_backend backend;
+  int epfd;
+  /* poll backend */
+  void *pfds; /* struct pollfd[] */
+  roam_io **pios;
+  size_t pcap;
+  bool pdirty;
+  size_t nios;
+  roam_io *ios;
+  roam_io *grave;
+
+  roam_timer **heap;
+  size_t hn, hcap;
+  roam_timer *timers; /* all timers (freed with the loop) */
+  uint64_t now;
+  uint64_t iter;
+  uint64_t activity; /* bumped whenever application callbacks may have run */
+
+  int wake_rfd, wake_wfd;
+  roam_io *wake_io;
+  atomic_bool stop;
+  atomic_bool wake_pending;
+  atomic_int running;
+  pthread_t thread;
+  atomic_ullong sig_pending;
+  roam_signal_fn sig_fn[RT_MAX_SIGNAL + 1];
+  void *sig_ud[RT_MAX_SIGNAL + 1];
+
+  pthread_mutex_t post_mu;
+  rt_task *post_head, *post_tail;
+
+  /* links */
+  roam_link *links;      /* all links */
+  size_t nlinks;
+  roam_link *dirty;      /* links with output to flush */
+  roam_link *reap;       /* dead links waiting for on_close + free */
+  bool has_deadlines;
+  uint8_t *rbuf;
+  size_t rbuf_size;
+
+  /* objects freed with the loop */
+  roam_listener *listeners;
+  roam_server *servers;
+  roam_client *clients;
+  bool freeing;
+};
+
+void rt_log(roam_loop *loop, roam_log_level lvl, const char *fmt, ...) RT_PRINTF(3, 4);
+/* Internal io registration (embedded or allocated). */
+void rt_io_init(roam_loop *loop, roam_io *io, int fd, roam_io_fn fn, void *ud);
+int rt_io_start(roam_io *io, unsigned events);
+void rt_io_release(roam_io *io); /* stop; free later unless embedded */
+bool rt_loop_on_thread(const roam_loop *loop);
+
+/* ---- links (link.c) ----------------------------------------------------- */
+
+/* Shared, refcounted link configuration (one per listener, server, client). */
+typedef struct rt_link_conf {
+  int refs;
+  roam_link_options opts;
+  char *name; /* copy of opts.session.name */
+  /* run when the last reference goes (after every session using it was
+   * freed): frees a dispatcher owned by a server */
+  void (*cleanup)(roam_loop *loop, void *ctx);
+  void *cleanup_ctx;
+} rt_link_conf;
+
+int rt_link_conf_new(roam_loop *loop, const roam_link_options *opts, rt_link_conf **out);
+void rt_link_conf_unref(roam_loop *loop, rt_link_conf *c);
+
+/* Internal owner of a link (server, client, listener): notified before the
+ * user hooks (open, ready) and after them (close). */
+typedef struct rt_link_owner {
+  void (*on_open)(roam_link *link, void *ctx);
+  void (*on_ready)(roam_link *link, void *ctx);
+  void (*on_close)(roam_link *link, int err, roam_bytes reason, void *ctx);
+} rt_link_owner;
+
+typedef enum rt_link_state {
+  RT_LINK_CONNECTING = 0,
+  RT_LINK_OPEN,
+  RT_LINK_FLUSHING, /* session closed; writing what is left */
+  RT_LINK_DRAINING, /* write side shut down; reading until EOF */
+  RT_LINK_DEAD      /* fd closed; waiting to be reaped */
+} rt_link_state;
+
+struct roam_link {
+  roam_loop *loop;
+  roam_session *s;
+  rt_link_conf *conf;
+  const rt_link_owner *owner;
+  void *owner_ctx;
+  void *ud;
+  roam_io io;
+  rt_link_state state;
+  bool is_socket;
+  bool in_dirty;
+  bool in_reap;
+  bool pause_user;
+  bool pause_bp;     /* input held back because output is above high water */
+  bool ready;
+  bool abort_req;
+  bool closed_reported;
+  bool opened;       /* on_open ran */
+  int close_err;
+  int fail_err;      /* why a connect failed (reported instead of CLOSED) */
+  uint8_t *close_reason;
+  size_t close_reason_len;
+  uint8_t *pend;     /* input not consumed by the session */
+  size_t pend_len, pend_off;
+  uint64_t conn_deadline;   /* connecting */
+  uint64_t linger_deadline; /* flushing / draining */
+  struct addrinfo *ai_list, *ai_cur;
+  char *peer;
+  roam_link *prev, *next;   /* loop->links */
+  roam_link *dirty_next;
+  roam_link *reap_next;
+  roam_link *o_prev, *o_next; /* owner's list (server) */
+  bool o_member;
+};
+
+/* Create a link on fd (connected or connecting: ai != NULL). */
+int rt_link_create(roam_loop *loop, int fd, roam_role role, rt_link_conf *conf,
+                   const rt_link_owner *owner, void *owner_ctx, const char *peer,
+                   bool connecting, roam_link **out);
+int rt_link_connect(roam_loop *loop, const char *addr, rt_link_conf *conf,
+                    const rt_link_owner *owner, void *owner_ctx, roam_link **out);
+/* Loop phases. */
+void rt_links_flush_dirty(roam_loop *loop);
+void rt_links_reap(roam_loop *loop);
+/* Tick sessions that are due and return the earliest deadline of all. */
+uint64_t rt_links_timeouts(roam_loop *loop);
+void rt_links_free_all(roam_loop *loop);
+
+/* ---- other objects freed with the loop ----------------------------------- */
+void rt_listener_free_all(roam_loop *loop);
+void rt_server_free_all(roam_loop *loop);
+void rt_client_free_all(roam_loop *loop);
+
+struct roam_listener {
+  roam_loop *loop;
+  roam_io *io;
+  roam_timer *retry; /* re-enables accepting after EMFILE */
+  int fd;
+  rt_link_conf *conf;
+  const rt_link_owner *owner;
+  void *owner_ctx;
+  char address[160];
+  int port;
+  char unix_path[110]; /* to unlink; "" for none */
+  roam_listener *prev, *next; /* loop->listeners */
+  roam_listener *o_next;      /* server's list */
+  bool detached;              /* owned by a server, not in loop list */
+};
+
+/* Create a listener with an owner (server). */
+int rt_listener_new(roam_loop *loop, const char *addr, rt_link_conf *conf,
+                    const rt_link_owner *owner, void *owner_ctx, int backlog,
+                    roam_listener **out);
+
+#endif
