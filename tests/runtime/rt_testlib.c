@@ -333,6 +333,45 @@ static void on_term2(roam_loop *loop, int signo, void *ud) {
   if (roam_server_shutdown(f->srv, f->shutdown_ms, srv_done, NULL) != 0) roam_loop_stop(loop);
 }
 
+static void run_server(const char *addr, const t_server_opts *o, int wfd) {
+  roam_loop *loop;
+  if (roam_loop_new(&loop, NULL) != 0) _exit(90);
+  roam_server_options so;
+  roam_server_options_init(&so);
+  t_apply_opts(&so.link, o);
+  roam_server *srv;
+  if (roam_server_new(loop, &so, &srv) != 0) _exit(91);
+  t_register_handlers(srv);
+  roam_listener *ls;
+  int r = roam_server_listen(srv, addr, &ls);
+  if (r != 0) {
+    fprintf(stderr, "server listen %s: %s\n", addr, roam_strerror(r));
+    _exit(92);
+  }
+  if (wfd >= 0) {
+    const char *a = roam_listener_address(ls);
+    size_t n = strlen(a) + 1;
+    if (write(wfd, a, n) != (ssize_t)n) _exit(93);
+    close(wfd);
+  }
+  fsrv f = {srv, o && o->shutdown_ms ? o->shutdown_ms : 2000};
+  roam_loop_signal(loop, SIGTERM, on_term2, &f);
+  roam_loop_signal(loop, SIGINT, on_term2, &f);
+  roam_loop_run(loop);
+  roam_loop_free(loop);
+  _exit(0);
+}
+
+pid_t t_fork_server_delayed(const char *addr, const t_server_opts *o) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (o && o->delay_ms) usleep((useconds_t)(o->delay_ms * 1000));
+    run_server(addr, o, -1);
+  }
+  return pid;
+}
+
 pid_t t_fork_server(const char *addr, const t_server_opts *o, char *bound, size_t cap) {
   int p[2];
   if (pipe(p) != 0) return -1;
@@ -341,30 +380,7 @@ pid_t t_fork_server(const char *addr, const t_server_opts *o, char *bound, size_
   if (pid < 0) return -1;
   if (pid == 0) {
     close(p[0]);
-    roam_loop *loop;
-    if (roam_loop_new(&loop, NULL) != 0) _exit(90);
-    roam_server_options so;
-    roam_server_options_init(&so);
-    t_apply_opts(&so.link, o);
-    roam_server *srv;
-    if (roam_server_new(loop, &so, &srv) != 0) _exit(91);
-    t_register_handlers(srv);
-    roam_listener *ls;
-    int r = roam_server_listen(srv, addr, &ls);
-    if (r != 0) {
-      fprintf(stderr, "server listen %s: %s\n", addr, roam_strerror(r));
-      _exit(92);
-    }
-    const char *a = roam_listener_address(ls);
-    size_t n = strlen(a) + 1;
-    if (write(p[1], a, n) != (ssize_t)n) _exit(93);
-    close(p[1]);
-    fsrv f = {srv, o && o->shutdown_ms ? o->shutdown_ms : 2000};
-    roam_loop_signal(loop, SIGTERM, on_term2, &f);
-    roam_loop_signal(loop, SIGINT, on_term2, &f);
-    roam_loop_run(loop);
-    roam_loop_free(loop);
-    _exit(0);
+    run_server(addr, o, p[1]);
   }
   close(p[1]);
   size_t got = 0;

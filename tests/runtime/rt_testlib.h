@@ -55,6 +55,7 @@ typedef struct t_server_opts {
   uint64_t handshake_ms;   /* 0 = default */
   bool install_signals;    /* SIGTERM/SIGINT -> graceful shutdown, exit */
   uint64_t shutdown_ms;    /* graceful shutdown deadline */
+  uint64_t delay_ms;       /* t_fork_server_delayed: wait before listening */
 } t_server_opts;
 
 /* Register the test handlers on a server. */
@@ -66,6 +67,9 @@ void t_apply_opts(roam_link_options *lo, const t_server_opts *o);
  * port). The bound address is written into bound (cap bytes). Returns the
  * child's pid (the child never returns). */
 pid_t t_fork_server(const char *addr, const t_server_opts *o, char *bound, size_t cap);
+/* Fork a server that starts listening on addr (a known address) only after
+ * o->delay_ms; returns at once. */
+pid_t t_fork_server_delayed(const char *addr, const t_server_opts *o);
 /* SIGTERM (or SIGKILL) and reap. Returns the exit status. */
 int t_stop_server(pid_t pid, int sig);
 
