@@ -69,10 +69,87 @@ bool roam_utf8_valid(const uint8_t *p, size_t len) {
 /* Varints                                                             */
 /* ------------------------------------------------------------------ */
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
+    (defined(__GNUC__) || defined(__clang__))
+/* Gather the low seven bits of each byte of x into 56 contiguous bits. */
+static inline uint64_t compact7(uint64_t x) {
+  x &= UINT64_C(0x7f7f7f7f7f7f7f7f);
+  x = (x & UINT64_C(0x007f007f007f007f)) | ((x & UINT64_C(0x7f007f007f007f00)) >> 1);
+  x = (x & UINT64_C(0x00003fff00003fff)) | ((x & UINT64_C(0x3fff00003fff0000)) >> 2);
+  x = (x & UINT64_C(0x000000000fffffff)) | ((x & UINT64_C(0x0fffffff00000000)) >> 4);
+  return x;
+}
+
+/* With eight readable bytes: find the last byte of the varint with one
+ * load, and assemble the value without a loop. */
+static inline rw_vres varint_words(const uint8_t *p, const uint8_t *end, unsigned max_bytes,
+                                   unsigned last_max) {
+  rw_vres r = {0, RW_VBAD};
+  uint64_t w;
+  memcpy(&w, p, 8);
+  uint64_t stop = ~w & UINT64_C(0x8080808080808080);
+  if (stop) {
+    unsigned len = ((unsigned)__builtin_ctzll(stop) >> 3) + 1; /* 1..8 */
+    if (len > max_bytes || (len == max_bytes && p[len - 1] > last_max)) return r;
+    if (len < 8) w &= (UINT64_C(1) << (8 * len)) - 1;
+    r.v = compact7(w);
+    r.n = len;
+    return r;
+  }
+  if (max_bytes < 10) return r; /* eight continuation bytes: too long */
+  uint64_t v = compact7(w);
+  if (end - p < 9) {
+    r.n = 0;
+    return r;
+  }
+  uint8_t b8 = p[8];
+  v |= (uint64_t)(b8 & 0x7f) << 56;
+  if (!(b8 & 0x80)) {
+    r.v = v;
+    r.n = 9;
+    return r;
+  }
+  if (end - p < 10) {
+    r.n = 0;
+    return r;
+  }
+  uint8_t b9 = p[9];
+  if (b9 > last_max) return r;
+  r.v = v | ((uint64_t)b9 << 63);
+  r.n = 10;
+  return r;
+}
+#define RW_VARINT_WORDS 1
+#endif
+
 rw_vres roam__varint_slow(const uint8_t *p, const uint8_t *end, unsigned max_bytes,
                           unsigned last_max) {
   rw_vres r = {0, 0};
   uint64_t v = 0;
+#ifdef RW_VARINT_WORDS
+  if (end - p >= 8 && max_bytes <= ROAM_VARINT_MAX_U64) return varint_words(p, end, max_bytes, last_max);
+#endif
+  if ((size_t)(end - p) >= max_bytes) {
+    /* Room for the longest encoding: no bounds checks in the loop. */
+    unsigned i = 0;
+    for (; i + 1 < max_bytes; i++) {
+      uint8_t b = p[i];
+      v |= (uint64_t)(b & 0x7f) << (7 * i);
+      if (!(b & 0x80)) {
+        r.v = v;
+        r.n = (size_t)i + 1;
+        return r;
+      }
+    }
+    uint8_t b = p[i];
+    if (b > last_max) {
+      r.n = RW_VBAD;
+      return r;
+    }
+    r.v = v | ((uint64_t)b << (7 * i));
+    r.n = (size_t)i + 1;
+    return r;
+  }
   for (unsigned i = 0; i < max_bytes; i++) {
     if (p + i >= end) return r; /* n == 0: truncated */
     uint8_t b = p[i];

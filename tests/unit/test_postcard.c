@@ -532,6 +532,64 @@ static void test_malformed_table(void **state) {
     assert_int_equal(roam_dec_u64(&d, &x), c->want);
     assert_true(x == 0);
     assert_int_equal(roam_dec_finish(&d), c->want);
+    /* The same with plenty of input after the value (the decoder takes
+     * wider paths then): same verdict, unless it was only a truncation. */
+    if (c->want != ROAM_ERR_TRUNCATED) {
+      for (int fill = 0; fill < 256; fill += 255) {
+        memset(buf + n, fill, 24);
+        roam_dec_init(&d, buf, n + 24);
+        rc = decode_one(&d, c->type);
+        if (rc != c->want)
+          fail_msg("%s (+24 bytes of %02x): got %s, want %s", c->name, fill, roam_err_name(rc),
+                   roam_err_name(c->want));
+      }
+    }
+  }
+}
+
+/* Every varint length of every width, at the end of the input and with
+ * room after it, against a simple reference. */
+static void test_varint_all_lengths(void **state) {
+  (void)state;
+  static const struct {
+    unsigned max_bytes, bits;
+  } w[] = {{3, 16}, {5, 32}, {10, 64}};
+  for (size_t t = 0; t < 3; t++) {
+    for (unsigned len = 1; len <= w[t].max_bytes + 2; len++) {
+      for (int last = 0; last < 256; last++) {
+        for (int room = 0; room <= 16; room += 16) {
+          uint8_t buf[40];
+          memset(buf, 0x80, sizeof buf);
+          for (unsigned i = 0; i + 1 < len; i++) buf[i] = (uint8_t)(0x80 | ((i * 37 + (unsigned)last) & 0x7f));
+          buf[len - 1] = (uint8_t)last;
+          /* reference */
+          int want_rc = 0;
+          uint64_t want = 0;
+          size_t want_n = 0;
+          for (unsigned i = 0;; i++) {
+            if (i >= len + (unsigned)room) { want_rc = ROAM_ERR_TRUNCATED; break; }
+            uint8_t b = buf[i];
+            if (i == w[t].max_bytes - 1) {
+              unsigned spare = w[t].bits - 7 * i; /* bits left for this byte */
+              if (b >> spare) { want_rc = ROAM_ERR_VARINT; break; }
+            }
+            want |= (uint64_t)(b & 0x7f) << (7 * i);
+            if (!(b & 0x80)) { want_n = i + 1; break; }
+          }
+          roam_dec d;
+          roam_dec_init(&d, buf, len + (size_t)room);
+          uint64_t got = 0;
+          int rc;
+          if (w[t].bits == 16) { uint16_t v; rc = roam_dec_u16(&d, &v); got = v; }
+          else if (w[t].bits == 32) { uint32_t v; rc = roam_dec_u32(&d, &v); got = v; }
+          else rc = roam_dec_u64(&d, &got);
+          if (rc != want_rc || (rc == 0 && (got != want || roam_dec_remaining(&d) != len + room - want_n)))
+            fail_msg("u%u len %u last %02x room %d: rc %s value %llx, want %s %llx", w[t].bits, len,
+                     last, room, roam_err_name(rc), (unsigned long long)got, roam_err_name(want_rc),
+                     (unsigned long long)want);
+        }
+      }
+    }
   }
 }
 
@@ -941,6 +999,7 @@ int main(void) {
       cmocka_unit_test(test_primitives_golden),
       cmocka_unit_test(test_primitives_all_files_covered),
       cmocka_unit_test(test_malformed_table),
+      cmocka_unit_test(test_varint_all_lengths),
       cmocka_unit_test(test_varint_edges_ok),
       cmocka_unit_test(test_zero_copy),
       cmocka_unit_test(test_random_round_trips),
