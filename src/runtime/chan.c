@@ -11,6 +11,7 @@ typedef struct rt_val {
 
 struct roam_chan {
   roam_loop *loop;
+  roam_link *link; /* NULL once the channel ended (the link may be gone) */
   roam_session *s;
   uint64_t conn, id;
   int dir;
@@ -49,6 +50,7 @@ static void ch_end(roam_session *s, uint64_t conn, uint64_t id, int err, void *u
   ch->ended = true;
   ch->end_err = err;
   ch->s = NULL;
+  ch->link = NULL;
 }
 
 static void ch_writable(roam_session *s, uint64_t conn, uint64_t id, void *ud) {
@@ -72,6 +74,7 @@ int roam_chan_open(roam_link *link, uint64_t conn_id, roam_chan_dir dir, roam_ch
   roam_chan *ch = roam__calloc(&link->loop->mem, sizeof *ch);
   if (!ch) return ROAM_ERR_NOMEM;
   ch->loop = link->loop;
+  ch->link = link;
   ch->s = s;
   ch->conn = conn_id;
   ch->dir = dir;
@@ -88,6 +91,11 @@ int roam_chan_open(roam_link *link, uint64_t conn_id, roam_chan_dir dir, roam_ch
 uint64_t roam_chan_id(const roam_chan *ch) { return ch ? ch->id : 0; }
 size_t roam_chan_buffered(const roam_chan *ch) { return ch ? ch->count : 0; }
 
+static bool drained_cond(void *ud) {
+  roam_chan *ch = ud;
+  return ch->ended || !ch->link || rt_link_out(ch->link) <= rt_link_low_water(ch->link);
+}
+
 static bool send_cond(void *ud) {
   roam_chan *ch = ud;
   return ch->writable || ch->ended;
@@ -96,23 +104,18 @@ static bool send_cond(void *ud) {
 int roam_chan_send(roam_chan *ch, const void *value, size_t len, uint64_t timeout_ms) {
   if (!ch || ch->dir != ROAM_CHAN_SEND || (len && !value)) return ROAM_ERR_INVALID_ARG;
   uint64_t start = roam_now_ms();
+  /* Backpressure: while the link's output is above half its high-water
+   * mark, pump the loop before adding more. */
+  if (ch->link && rt_link_out(ch->link) > rt_link_low_water(ch->link) &&
+      !atomic_load(&ch->loop->running)) {
+    int w = roam_loop_run_until(ch->loop, drained_cond, ch,
+                                timeout_ms == UINT64_MAX ? UINT64_MAX : timeout_ms);
+    if (w != 0) return w;
+  }
   for (;;) {
     if (ch->ended) return ROAM_ERR_CLOSED;
     int r = roam_channel_send(ch->s, ch->conn, ch->id, value, len);
-    if (r == 0) {
-      /* keep the output moving when much has piled up */
-      roam_loop *loop = ch->loop;
-      if (loop->dirty && !atomic_load(&loop->running)) {
-        const uint8_t *p;
-        for (roam_link *l = loop->dirty; l; l = l->dirty_next) {
-          if (l->s == ch->s && roam_session_output(l->s, &p) >= 256 * 1024) {
-            roam_loop_run_once(loop, 0);
-            break;
-          }
-        }
-      }
-      return 0;
-    }
+    if (r == 0) return 0;
     if (r != ROAM_ERR_WOULD_BLOCK) return r;
     if (atomic_load(&ch->loop->running)) return ROAM_ERR_STATE;
     uint64_t now = roam_now_ms();
@@ -135,6 +138,7 @@ int roam_chan_close(roam_chan *ch) {
   int r = roam_channel_close(ch->s, ch->conn, ch->id);
   ch->ended = true; /* no on_end follows an end we caused */
   ch->s = NULL;
+  ch->link = NULL;
   return r;
 }
 

@@ -240,6 +240,21 @@ static void ensure_connecting(roam_client *c) {
  * accepted at all (then nothing of it remains). */
 static int submit_call(roam_client *c, rt_ccall *k, const void *payload) {
   bool needs_session = k->opts.channel_count > 0 || k->opts.conn_id != 0;
+  if (c->state == C_READY && !needs_session &&
+      (c->qhead || rt_link_out(c->link) > rt_link_low_water(c->link))) {
+    /* Backpressure: the link's output is above half its high-water mark.
+     * Hold the call here rather than in the session, so that the session
+     * keeps consuming the peer's answers (a session stops reading while its
+     * output is above the mark, and two peers that both did that would wait
+     * for each other forever). */
+    int r = call_copy(c, k, payload);
+    if (r != 0) return r;
+    k->queued_at = c->loop->now;
+    q_push(c, k);
+    c->link->want_drain = true;
+    rt_link_kick(c->link); /* the next flush reports the drain */
+    return 0;
+  }
   if (c->state == C_READY) {
     int r = call_start(c, k, payload);
     if (r != ROAM_ERR_CLOSED || !c->opts.reconnect || needs_session) return r;
@@ -263,15 +278,13 @@ static int submit_call(roam_client *c, rt_ccall *k, const void *payload) {
 /* connection attempts                                                       */
 /* ------------------------------------------------------------------------ */
 
-static void own_ready(roam_link *l, void *ctx) {
-  roam_client *c = ctx;
-  if (l != c->link) return;
-  c->state = C_READY;
-  c->connections++;
-  c->attempt = 0;
-  roam_timer_stop(c->attempt_timer);
-  /* start the waiting calls in order */
+/* Start waiting calls in order while the output has room. */
+static void start_queued(roam_client *c) {
   while (c->qhead && c->state == C_READY) {
+    if (rt_link_out(c->link) > rt_link_low_water(c->link)) {
+      c->link->want_drain = true;
+      return;
+    }
     rt_ccall *k = c->qhead;
     q_remove(c, k);
     int r = call_start(c, k, k->payload);
@@ -285,6 +298,21 @@ static void own_ready(roam_link *l, void *ctx) {
       k->opts.metadata = NULL;
     }
   }
+}
+
+static void own_drain(roam_link *l, void *ctx) {
+  roam_client *c = ctx;
+  if (l == c->link) start_queued(c);
+}
+
+static void own_ready(roam_link *l, void *ctx) {
+  roam_client *c = ctx;
+  if (l != c->link) return;
+  c->state = C_READY;
+  c->connections++;
+  c->attempt = 0;
+  roam_timer_stop(c->attempt_timer);
+  start_queued(c);
 }
 
 static uint64_t backoff_delay(const roam_retry_policy *p, uint32_t attempt) {
@@ -342,6 +370,7 @@ static const rt_link_owner g_client_owner = {
     .on_open = NULL,
     .on_ready = own_ready,
     .on_close = own_close,
+    .on_drain = own_drain,
 };
 
 static void start_attempt(roam_client *c) {

@@ -95,7 +95,7 @@ static void schedule_reap(roam_link *l) {
 
 static void close_fd(roam_link *l) {
   if (l->io.fd >= 0) {
-    rt_io_release(&l->io);
+    rt_io_start(&l->io, 0); /* the watcher stays for the next fd, if any */
     close(l->io.fd);
     l->io.fd = -1;
   }
@@ -393,7 +393,11 @@ static void free_ai(roam_link *l) {
 /* ------------------------------------------------------------------------ */
 
 static void start_drain(roam_link *l) {
-  if (!l->is_socket || shutdown(l->io.fd, SHUT_WR) != 0) {
+  /* Only a link that said Goodbye itself needs to wait for the peer's EOF
+   * (closing with unread input would reset the connection and could destroy
+   * the Goodbye); after a timeout or the peer's own Goodbye, close now. */
+  bool we_said_goodbye = l->close_err == 0 || l->close_err == ROAM_ERR_PROTOCOL;
+  if (!we_said_goodbye || !l->is_socket || shutdown(l->io.fd, SHUT_WR) != 0) {
     link_kill(l, 0);
     return;
   }
@@ -509,6 +513,7 @@ static void link_read(roam_link *l) {
 
 static void link_flush(roam_link *l) {
   if (l->state != RT_LINK_OPEN && l->state != RT_LINK_FLUSHING) return;
+  if (l->write_failed) return;
   for (int round = 0; round < 8; round++) {
     for (;;) {
       const uint8_t *p;
@@ -527,6 +532,10 @@ static void link_flush(roam_link *l) {
         if (l->pause_bp) resume_input(l);
         return;
       }
+      /* The peer is gone. What it sent before leaving (a Goodbye, say) may
+       * still wait in the socket: let the session see it first. */
+      l->write_failed = true;
+      if (l->state == RT_LINK_OPEN) link_read(l);
       link_kill(l, ROAM_ERR_IO);
       return;
     }
@@ -540,12 +549,30 @@ static void link_flush(roam_link *l) {
     break;
   }
   if (l->state == RT_LINK_FLUSHING && roam_session_is_done(l->s)) start_drain(l);
+  if (l->want_drain && l->state == RT_LINK_OPEN && rt_link_out(l) <= rt_link_low_water(l)) {
+    l->want_drain = false;
+    if (l->owner && l->owner->on_drain) l->owner->on_drain(l, l->owner_ctx);
+  }
+}
+
+void rt_link_kick(roam_link *l) { mark_dirty(l); }
+
+size_t rt_link_out(const roam_link *l) {
+  const uint8_t *p;
+  return l->s ? roam_session_output(l->s, &p) : 0;
+}
+
+size_t rt_link_low_water(const roam_link *l) {
+  size_t hw = l->conf->opts.session.output_high_water;
+  if (!hw) hw = 4u << 20;
+  return hw / 2;
 }
 
 static void link_on_io(roam_io *w, int fd, unsigned events, void *ud) {
   (void)w;
   (void)fd;
   roam_link *l = ud;
+  if (l->io.fd < 0 || l->state == RT_LINK_DEAD) return; /* stale event */
   if (l->state == RT_LINK_CONNECTING) {
     int err = 0;
     socklen_t len = sizeof err;
@@ -636,6 +663,7 @@ static void link_destroy(roam_link *l) {
     if (*pp) *pp = l->dirty_next;
   }
   roam_session_free(l->s);
+  rt_io_release(&l->io);
   free_ai(l);
   free_pending(l);
   roam__free(&loop->mem, l->close_reason);

@@ -158,6 +158,8 @@ typedef struct rt_link_owner {
   void (*on_open)(roam_link *link, void *ctx);
   void (*on_ready)(roam_link *link, void *ctx);
   void (*on_close)(roam_link *link, int err, roam_bytes reason, void *ctx);
+  /* The output fell to half the high-water mark (only when want_drain). */
+  void (*on_drain)(roam_link *link, void *ctx);
 } rt_link_owner;
 
 typedef enum rt_link_state {
@@ -186,6 +188,8 @@ struct roam_link {
   bool abort_req;
   bool closed_reported;
   bool opened;       /* on_open ran */
+  bool want_drain;   /* the owner waits for the output to drain */
+  bool write_failed;
   int close_err;
   int fail_err;      /* why a connect failed (reported instead of CLOSED) */
   uint8_t *close_reason;
@@ -209,6 +213,11 @@ int rt_link_create(roam_loop *loop, int fd, roam_role role, rt_link_conf *conf,
                    bool connecting, roam_link **out);
 int rt_link_connect(roam_loop *loop, const char *addr, rt_link_conf *conf,
                     const rt_link_owner *owner, void *owner_ctx, roam_link **out);
+/* Output bytes waiting in the session, and the level below which the
+ * application may add more (half the session's output_high_water). */
+size_t rt_link_out(const roam_link *l);
+void rt_link_kick(roam_link *l); /* flush at the end of this iteration */
+size_t rt_link_low_water(const roam_link *l);
 /* Loop phases. */
 void rt_links_flush_dirty(roam_loop *loop);
 void rt_links_reap(roam_loop *loop);
