@@ -24,16 +24,6 @@
 const uint32_t roam__b3_iv[8] = {0x6A09E667u, 0xBB67AE85u, 0x3C6EF372u, 0xA54FF53Au,
                                  0x510E527Fu, 0x9B05688Cu, 0x1F83D9ABu, 0x5BE0CD19u};
 
-const uint8_t roam__b3_sched[7][16] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
-    {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
-    {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},
-    {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
-    {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},
-    {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
-    {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13},
-};
-
 /* Largest subtree (in chunks) hashed in one go by update(); a power of two. */
 #define B3_MAX_SUBTREE 64
 
@@ -54,18 +44,7 @@ static inline uint32_t rotr32(uint32_t w, unsigned c) { return (w >> c) | (w << 
     v[b] = rotr32(v[b] ^ v[c], 7);    \
   } while (0)
 
-#define B3_ROUND(r)                                                              \
-  do {                                                                           \
-    const uint8_t *s_ = roam__b3_sched[r];                                       \
-    B3_G(0, 4, 8, 12, m[s_[0]], m[s_[1]]);                                       \
-    B3_G(1, 5, 9, 13, m[s_[2]], m[s_[3]]);                                       \
-    B3_G(2, 6, 10, 14, m[s_[4]], m[s_[5]]);                                      \
-    B3_G(3, 7, 11, 15, m[s_[6]], m[s_[7]]);                                      \
-    B3_G(0, 5, 10, 15, m[s_[8]], m[s_[9]]);                                      \
-    B3_G(1, 6, 11, 12, m[s_[10]], m[s_[11]]);                                    \
-    B3_G(2, 7, 8, 13, m[s_[12]], m[s_[13]]);                                     \
-    B3_G(3, 4, 9, 14, m[s_[14]], m[s_[15]]);                                     \
-  } while (0)
+#define B3_PROUND(...) B3_ROUND_WITH(B3_G, m, __VA_ARGS__)
 
 /* Runs the 7 rounds; v[0..15] is the final state. */
 static inline void compress_core(uint32_t v[16], const uint32_t cv[8], const uint8_t block[64],
@@ -81,13 +60,7 @@ static inline void compress_core(uint32_t v[16], const uint32_t cv[8], const uin
   v[13] = (uint32_t)(counter >> 32);
   v[14] = block_len;
   v[15] = flags;
-  B3_ROUND(0);
-  B3_ROUND(1);
-  B3_ROUND(2);
-  B3_ROUND(3);
-  B3_ROUND(4);
-  B3_ROUND(5);
-  B3_ROUND(6);
+  B3_ROUNDS(B3_PROUND)
 }
 
 void roam__b3_compress_in_place(uint32_t cv[8], const uint8_t block[64], uint8_t block_len,

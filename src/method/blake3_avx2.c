@@ -35,17 +35,7 @@ TGT static inline __m256i rot7(__m256i x) {
     v[b] = rot7(_mm256_xor_si256(v[b], v[c]));                      \
   } while (0)
 
-TGT static inline void round8(__m256i v[16], const __m256i m[16], int r) {
-  const uint8_t *s = roam__b3_sched[r];
-  G8(0, 4, 8, 12, m[s[0]], m[s[1]]);
-  G8(1, 5, 9, 13, m[s[2]], m[s[3]]);
-  G8(2, 6, 10, 14, m[s[4]], m[s[5]]);
-  G8(3, 7, 11, 15, m[s[6]], m[s[7]]);
-  G8(0, 5, 10, 15, m[s[8]], m[s[9]]);
-  G8(1, 6, 11, 12, m[s[10]], m[s[11]]);
-  G8(2, 7, 8, 13, m[s[12]], m[s[13]]);
-  G8(3, 4, 9, 14, m[s[14]], m[s[15]]);
-}
+#define ROUND8(...) B3_ROUND_WITH(G8, m, __VA_ARGS__)
 
 /* In-place 8x8 transpose of 32-bit elements (x[i] holds row i). */
 TGT static inline void transpose8(__m256i x[8]) {
@@ -109,13 +99,7 @@ TGT void roam__b3_hash8_avx2(const uint8_t *const *inputs, size_t blocks, const 
     v[13] = ctr_hi;
     v[14] = _mm256_set1_epi32(64);
     v[15] = _mm256_set1_epi32((int)f);
-    round8(v, m, 0);
-    round8(v, m, 1);
-    round8(v, m, 2);
-    round8(v, m, 3);
-    round8(v, m, 4);
-    round8(v, m, 5);
-    round8(v, m, 6);
+    B3_ROUNDS(ROUND8)
     for (int i = 0; i < 8; i++) h[i] = _mm256_xor_si256(v[i], v[i + 8]);
   }
   transpose8(h);

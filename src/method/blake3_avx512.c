@@ -18,17 +18,7 @@
     v[b] = _mm512_ror_epi32(_mm512_xor_si512(v[b], v[c]), 7);               \
   } while (0)
 
-TGT static inline void round16(__m512i v[16], const __m512i m[16], int r) {
-  const uint8_t *s = roam__b3_sched[r];
-  G16(0, 4, 8, 12, m[s[0]], m[s[1]]);
-  G16(1, 5, 9, 13, m[s[2]], m[s[3]]);
-  G16(2, 6, 10, 14, m[s[4]], m[s[5]]);
-  G16(3, 7, 11, 15, m[s[6]], m[s[7]]);
-  G16(0, 5, 10, 15, m[s[8]], m[s[9]]);
-  G16(1, 6, 11, 12, m[s[10]], m[s[11]]);
-  G16(2, 7, 8, 13, m[s[12]], m[s[13]]);
-  G16(3, 4, 9, 14, m[s[14]], m[s[15]]);
-}
+#define ROUND16(...) B3_ROUND_WITH(G16, m, __VA_ARGS__)
 
 /*
  * In-place 16x16 transpose of 32-bit elements (x[i] holds row i).
@@ -91,13 +81,7 @@ TGT void roam__b3_hash16_avx512(const uint8_t *const *inputs, size_t blocks,
     v[13] = ctr_hi;
     v[14] = _mm512_set1_epi32(64);
     v[15] = _mm512_set1_epi32((int)f);
-    round16(v, m, 0);
-    round16(v, m, 1);
-    round16(v, m, 2);
-    round16(v, m, 3);
-    round16(v, m, 4);
-    round16(v, m, 5);
-    round16(v, m, 6);
+    B3_ROUNDS(ROUND16)
     for (int i = 0; i < 8; i++) h[i] = _mm512_xor_si512(v[i], v[i + 8]);
   }
   /* Rows 8-15 are padding so the square transpose can be reused. */

@@ -22,8 +22,32 @@ enum {
 #define B3_BLOCKS_PER_CHUNK (ROAM_BLAKE3_CHUNK_LEN / ROAM_BLAKE3_BLOCK_LEN)
 
 extern const uint32_t roam__b3_iv[8];
-/* Message word order of each of the 7 rounds (the permutation applied r times). */
-extern const uint8_t roam__b3_sched[7][16];
+
+/*
+ * Message word order of each of the 7 rounds (the BLAKE3 message permutation
+ * applied r times). B3_ROUNDS(R) expands R(s0, ..., s15) once per round with
+ * literal indices, so every back end's round code indexes its message words
+ * with constants (keeping them in registers).
+ */
+#define B3_ROUNDS(R)                                   \
+  R(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) \
+  R(2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8) \
+  R(3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1) \
+  R(10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6) \
+  R(12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4) \
+  R(9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7) \
+  R(11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13)
+
+/* One round: column step then diagonal step, G(a, b, c, d, x, y). */
+#define B3_ROUND_WITH(G, m, s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15) \
+  G(0, 4, 8, 12, m[s0], m[s1]);                                                              \
+  G(1, 5, 9, 13, m[s2], m[s3]);                                                              \
+  G(2, 6, 10, 14, m[s4], m[s5]);                                                             \
+  G(3, 7, 11, 15, m[s6], m[s7]);                                                             \
+  G(0, 5, 10, 15, m[s8], m[s9]);                                                             \
+  G(1, 6, 11, 12, m[s10], m[s11]);                                                           \
+  G(2, 7, 8, 13, m[s12], m[s13]);                                                            \
+  G(3, 4, 9, 14, m[s14], m[s15]);
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define ROAM_B3_X86 1

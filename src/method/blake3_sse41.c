@@ -31,17 +31,7 @@ TGT static inline __m128i rot7(__m128i x) {
     v[b] = rot7(_mm_xor_si128(v[b], v[c]));                         \
   } while (0)
 
-TGT static inline void round4(__m128i v[16], const __m128i m[16], int r) {
-  const uint8_t *s = roam__b3_sched[r];
-  G4(0, 4, 8, 12, m[s[0]], m[s[1]]);
-  G4(1, 5, 9, 13, m[s[2]], m[s[3]]);
-  G4(2, 6, 10, 14, m[s[4]], m[s[5]]);
-  G4(3, 7, 11, 15, m[s[6]], m[s[7]]);
-  G4(0, 5, 10, 15, m[s[8]], m[s[9]]);
-  G4(1, 6, 11, 12, m[s[10]], m[s[11]]);
-  G4(2, 7, 8, 13, m[s[12]], m[s[13]]);
-  G4(3, 4, 9, 14, m[s[14]], m[s[15]]);
-}
+#define ROUND4(...) B3_ROUND_WITH(G4, m, __VA_ARGS__)
 
 /* In-place 4x4 transpose of 32-bit elements. */
 TGT static inline void transpose4(__m128i x[4]) {
@@ -88,13 +78,7 @@ TGT void roam__b3_hash4_sse41(const uint8_t *const *inputs, size_t blocks, const
     v[13] = ctr_hi;
     v[14] = _mm_set1_epi32(64);
     v[15] = _mm_set1_epi32((int)f);
-    round4(v, m, 0);
-    round4(v, m, 1);
-    round4(v, m, 2);
-    round4(v, m, 3);
-    round4(v, m, 4);
-    round4(v, m, 5);
-    round4(v, m, 6);
+    B3_ROUNDS(ROUND4)
     for (int i = 0; i < 8; i++) h[i] = _mm_xor_si128(v[i], v[i + 8]);
   }
   transpose4(h);

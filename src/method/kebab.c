@@ -139,17 +139,28 @@ static size_t utf8_put(uint8_t *buf, uint32_t c) {
  * unless it is the first word. */
 static void emit_word(const uint8_t *s, size_t from, size_t to, int *first, roam__emit_fn emit,
                       void *ctx) {
-  if (!*first) emit(ctx, (const uint8_t *)"-", 1);
+  uint8_t buf[64]; /* batches output: one emit call per word (or 60 bytes) */
+  size_t n = 0;
+  if (!*first) buf[n++] = '-';
   *first = 0;
   size_t i = from;
   while (i < to) {
+    if (n > sizeof buf - 4) {
+      emit(ctx, buf, n);
+      n = 0;
+    }
+    if (s[i] < 0x80) { /* ASCII fast path */
+      uint8_t b = s[i++];
+      buf[n++] = (b >= 'A' && b <= 'Z') ? (uint8_t)(b + 0x20) : b;
+      continue;
+    }
     uint32_t c = 0, lower;
     (void)utf8_next(s, to, &i, &c);
     classify(c, &lower);
     if (c == 0x3A3 && i == to) lower = 0x3C2; /* word-final capital sigma */
-    uint8_t buf[4];
-    emit(ctx, buf, utf8_put(buf, lower));
+    n += utf8_put(buf + n, lower);
   }
+  if (n) emit(ctx, buf, n);
 }
 
 enum { MODE_BOUNDARY, MODE_LOWER, MODE_UPPER };
@@ -160,7 +171,10 @@ int roam__kebab(const char *in, size_t len, roam__emit_fn emit, void *ctx) {
   /* Validate first so nothing is emitted for bad input. */
   for (size_t i = 0; i < len;) {
     uint32_t c;
-    if (!utf8_next(s, len, &i, &c)) return ROAM_ERR_BAD_UTF8;
+    if (s[i] < 0x80)
+      i++;
+    else if (!utf8_next(s, len, &i, &c))
+      return ROAM_ERR_BAD_UTF8;
   }
   int first = 1;
   size_t i = 0;
