@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+
 #include <roam/cobs.h>
 #include <roam/message.h>
 
@@ -84,6 +86,32 @@ static void test_golden(void **state) {
   assert_memory_equal(out, framed, fn);
   free(framed);
   free(msg);
+}
+
+/* Every file of cobs/ is covered by test_golden. */
+static void test_golden_all_files_covered(void **state) {
+  (void)state;
+  DIR *dir = opendir(ROAM_GOLDEN_DIR "/cobs");
+  assert_non_null(dir);
+  struct dirent *de;
+  size_t files = 0;
+  while ((de = readdir(dir)) != NULL) {
+    const char *nm = de->d_name;
+    size_t l = strlen(nm);
+    if (l < 4 || strcmp(nm + l - 4, ".bin") != 0) continue;
+    files++;
+    int found = strcmp(nm, "message_hello_typical_framed.bin") == 0;
+    for (size_t i = 0; i < sizeof cobs_names / sizeof cobs_names[0]; i++) {
+      char f[128];
+      snprintf(f, sizeof f, "%s_raw.bin", cobs_names[i]);
+      found |= strcmp(f, nm) == 0;
+      snprintf(f, sizeof f, "%s_encoded.bin", cobs_names[i]);
+      found |= strcmp(f, nm) == 0;
+    }
+    if (!found) fail_msg("cobs/%s has no test", nm);
+  }
+  closedir(dir);
+  assert_int_equal(files, 2 * (sizeof cobs_names / sizeof cobs_names[0]) + 1);
 }
 
 /* Every golden message survives COBS and the deframer. */
@@ -604,6 +632,7 @@ static void test_deframer_nomem(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_golden),
+      cmocka_unit_test(test_golden_all_files_covered),
       cmocka_unit_test(test_golden_messages_framed),
       cmocka_unit_test(test_stream_equals_oneshot),
       cmocka_unit_test(test_block_boundary),

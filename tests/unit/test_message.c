@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+
 #include <roam/message.h>
 
 #include "unit/wire_test_util.h"
@@ -293,6 +295,28 @@ static void test_golden_hello_inner(void **state) {
     assert_int_equal(b, h[i].credit);
     free(inner);
   }
+}
+
+/* Every file of wire/ is covered by the two tests above. */
+static void test_golden_all_files_covered(void **state) {
+  (void)state;
+  static const char *hello_files[] = {"hello_v2_small.bin", "hello_v2_typical.bin",
+                                      "hello_v1_small.bin", "hello_v1_typical.bin"};
+  DIR *dir = opendir(ROAM_GOLDEN_DIR "/wire");
+  assert_non_null(dir);
+  struct dirent *de;
+  size_t files = 0;
+  while ((de = readdir(dir)) != NULL) {
+    size_t l = strlen(de->d_name);
+    if (l < 4 || strcmp(de->d_name + l - 4, ".bin") != 0) continue;
+    files++;
+    int found = 0;
+    for (size_t i = 0; i < n_goldens; i++) found |= strcmp(goldens[i].file, de->d_name) == 0;
+    for (size_t i = 0; i < 4; i++) found |= strcmp(hello_files[i], de->d_name) == 0;
+    if (!found) fail_msg("wire/%s has no test", de->d_name);
+  }
+  closedir(dir);
+  assert_int_equal(files, n_goldens + 4);
 }
 
 /* Every strict prefix of every golden message is TRUNCATED; one extra
@@ -890,6 +914,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_golden_encode_decode, setup_goldens),
       cmocka_unit_test(test_golden_hello_inner),
+      cmocka_unit_test_setup(test_golden_all_files_covered, setup_goldens),
       cmocka_unit_test_setup(test_golden_truncations_and_trailing, setup_goldens),
       cmocka_unit_test(test_malformed_messages),
       cmocka_unit_test(test_kind_names),

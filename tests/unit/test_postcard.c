@@ -44,6 +44,14 @@ static void test_varint_golden(void **state) {
     assert_int_equal(roam_dec_finish(&d), 0);
     free(want);
   }
+  /* and there are no other files in varint/ */
+  DIR *dir = opendir(ROAM_GOLDEN_DIR "/varint");
+  assert_non_null(dir);
+  struct dirent *de;
+  size_t files = 0;
+  while ((de = readdir(dir)) != NULL) files += strstr(de->d_name, ".bin") != NULL;
+  closedir(dir);
+  assert_int_equal(files, sizeof varint_golden / sizeof varint_golden[0]);
 }
 
 typedef enum {
