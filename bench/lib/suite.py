@@ -99,6 +99,7 @@ def workloads(quick):
             metrics=[("server_mem", "server B/link"), ("client_mem", "client B/link")],
             impls={"roam": (net, a), "raw": (raw, a), "nng": (nng, a)},
             targets={"server_mem": {"nng": ("<=", 1.0)}},
+            no_ratio={"raw"},  # a bare socket holds next to no user memory
             rounds=1 if quick and n >= 10000 else None,
             notes="RSS growth from links n/10 to n, divided by 0.9 n (kernel socket "
                   "memory excluded); nng: one req socket per link"))
@@ -257,6 +258,50 @@ def run_wire(build, quick, verbose, timeout):
     return {"rows": rows, "other_lines": extra}, err
 
 
+def run_others(build, quick, verbose):
+    """Every other bench/bench_* program (the engineers' own benchmarks):
+    run once (with BENCH_QUICK=1 in quick mode); RESULT lines are tabulated,
+    anything else is kept verbatim."""
+    out = []
+    d = os.path.join(build, "bench")
+    if not os.path.isdir(d):
+        return out
+    limit = 20 if quick else 600
+    for name in sorted(os.listdir(d)):
+        path = os.path.join(d, name)
+        if (not name.startswith("bench_") or name.startswith("bench_suite_") or
+                name == "bench_wire" or not os.path.isfile(path) or
+                not os.access(path, os.X_OK)):
+            continue
+        print("== %s" % name, file=sys.stderr)
+        env = dict(os.environ)
+        if quick:
+            env["BENCH_QUICK"] = "1"
+        t0 = time.time()
+        try:
+            p = subprocess.run([path], capture_output=True, text=True, env=env, timeout=limit)
+            stdout, err = p.stdout, (None if p.returncode == 0
+                                     else "exit status %d" % p.returncode)
+        except subprocess.TimeoutExpired as e:
+            so = e.stdout or ""
+            stdout = so.decode(errors="replace") if isinstance(so, bytes) else so
+            err = "stopped after %d s" % limit
+        rows, lines = [], []
+        for line in stdout.splitlines():
+            m = RESULT_RE.match(line)
+            if m:
+                wl, impl, metric, val, unit = m.groups()
+                rows.append({"workload": wl, "impl": impl, "metric": metric,
+                             "value": float(val), "unit": unit})
+            elif line.strip():
+                lines.append(line.rstrip())
+        if verbose:
+            print(stdout, file=sys.stderr)
+        print("   (%.1f s%s)" % (time.time() - t0, "; " + err if err else ""), file=sys.stderr)
+        out.append({"program": name, "rows": rows, "lines": lines, "error": err})
+    return out
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -339,6 +384,10 @@ def main():
         if wire_err:
             notes.append(wire_err)
 
+    others = []
+    if not a.only:
+        others = run_others(a.build, a.quick, a.verbose)
+
     # ---- aggregate
     report = []
     for w in W:
@@ -359,7 +408,7 @@ def main():
             mst = []
             for peer in PEERS:
                 pd = wr.get(peer, {}).get(metric)
-                if not roam or not pd:
+                if not roam or not pd or peer in w.get("no_ratio", ()):
                     continue
                 pr = dict(pd["runs"])
                 paired = [rv / pr[r] for r, rv in roam["runs"] if r in pr and pr[r] > 0]
@@ -389,7 +438,7 @@ def main():
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cmd = "bench/run" + (" --quick" if a.quick else "")
     md = render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end, notes,
-                   wire, time.time() - started, a.quick)
+                   wire, others, time.time() - started, a.quick)
     os.makedirs(os.path.dirname(os.path.abspath(out_md)), exist_ok=True)
     with open(out_md, "w") as f:
         f.write(md)
@@ -399,7 +448,7 @@ def main():
         doc = {"schema": "roam-c-bench/1", "date": date, "command": cmd, "quick": a.quick,
                "rounds": rounds, "secs_per_run": secs, "machine": info, "git": gi,
                "loadavg_start": load_start, "loadavg_end": load_end, "notes": notes,
-               "workloads": report, "codec": wire}
+               "workloads": report, "codec": wire, "other_programs": others}
         with open(a.json, "w") as f:
             json.dump(doc, f, indent=2)
         print("wrote %s" % a.json, file=sys.stderr)
@@ -410,7 +459,7 @@ def target_text(w, metric):
     t = w["targets"].get(metric, {})
     parts = []
     for peer in PEERS:
-        if peer in t:
+        if peer in t and peer in w["impls"]:
             op, b = t[peer]
             op = "≤" if op == "<=" else "≥"
             parts.append("%s%g× %s" % (op, b, IMPL_TITLE[peer]))
@@ -418,7 +467,7 @@ def target_text(w, metric):
 
 
 def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end, notes, wire,
-              elapsed, quick):
+              others, elapsed, quick):
     L = []
     L.append("# roam-c performance")
     L.append("")
@@ -541,6 +590,24 @@ def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end
             L.append("")
             L.append("```")
             L.extend(l.rstrip() for l in wire["other_lines"])
+            L.append("```")
+    for o in others:
+        L.append("")
+        L.append("## Other benchmark programs: %s" % o["program"])
+        L.append("")
+        if o["error"]:
+            L.append("(%s)" % o["error"])
+            L.append("")
+        if o["rows"]:
+            L.append("| Workload | Impl | Metric | Value | Unit |")
+            L.append("|---|---|---|---|---|")
+            for r in o["rows"]:
+                L.append("| %s | %s | %s | %.6g | %s |" % (r["workload"], r["impl"], r["metric"],
+                                                         r["value"], r["unit"]))
+            L.append("")
+        if o["lines"]:
+            L.append("```")
+            L.extend(o["lines"][:200])
             L.append("```")
     if notes:
         L.append("")
