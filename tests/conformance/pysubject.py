@@ -52,6 +52,11 @@ SWAP_PAIR = 0xacd19a29fe0d470c
 
 DONE = object()
 SPY = bool(os.environ.get("ROAM_WIRE_SPY"))
+# Deliberate bugs, to check that the harness notices them (see README):
+# late-hello, no-close, ignore-credit, no-grant, reason-prefix, no-goodbye,
+# no-dup-check, even-channels, lenient-data-after-close, strict-unknown-conn,
+# exit-1
+BUGS = set(filter(None, os.environ.get("PYSUBJECT_BUGS", "").split(",")))
 
 
 def log(*a) -> None:
@@ -311,6 +316,8 @@ class Subject:
     # -- main loop --------------------------------------------------------
 
     def run(self) -> int:
+        if "late-hello" in BUGS:
+            time.sleep(0.5)
         self.send(Hello(OUR_MAX_PAYLOAD, OUR_CREDIT))
         deadline = time.monotonic() + HANDSHAKE_TIMEOUT
         try:
@@ -354,12 +361,15 @@ class Subject:
         if self.mode == "client":
             log("link closed before the scenario finished")
             return 1
-        return 0
+        return 1 if "exit-1" in BUGS else 0
 
     def goodbye(self, reason: str) -> int:
         log("protocol error:", reason)
+        if "reason-prefix" in BUGS:
+            reason = "error: " + reason
         try:
-            self.send(Goodbye(0, reason))
+            if "no-goodbye" not in BUGS:
+                self.send(Goodbye(0, reason))
         except OSError:
             pass
         self.linger_close()
@@ -474,7 +484,7 @@ class Subject:
             raise ProtocolError(f"message.hello.enforcement flow.call.payload-limit: request "
                                 f"payload {len(m.payload)} > {self.max_payload}")
         self.check_md(m.metadata)
-        if m.request_id in conn.inflight:
+        if m.request_id in conn.inflight and "no-dup-check" not in BUGS:
             raise ProtocolError(f"call.request-id.duplicate-detection: request "
                                 f"{m.request_id} on conn {conn.id}")
         if m.method_id in PLAIN:
@@ -529,7 +539,8 @@ class Subject:
             for oc in call.outs:
                 if oc.state == "open":
                     oc.state = "done"
-                    self.send(Close(conn.id, oc.id))
+                    if "no-close" not in BUGS:
+                        self.send(Close(conn.id, oc.id))
             if conn.inflight.get(call.rid) is call:
                 del conn.inflight[call.rid]
                 self.send(Response(conn.id, call.rid, payload))
@@ -621,6 +632,8 @@ class Subject:
                                 f"{len(m.payload)} bytes > {self.max_payload}")
         if not isinstance(ch, InChan) or ch.state == "abandoned":
             return
+        if ch.state == "closed" and "lenient-data-after-close" in BUGS:
+            return
         if ch.state == "closed":
             raise ProtocolError(f"channeling.data-after-close: channel {ch.id}")
         n = len(m.payload)
@@ -636,7 +649,7 @@ class Subject:
             raise ProtocolError(f"channeling.data.invalid: channel {ch.id}: {e}") from None
         ch.on_value(v)
         ch.consumed += n
-        if 2 * ch.remaining < ch.window and ch.consumed:
+        if 2 * ch.remaining < ch.window and ch.consumed and "no-grant" not in BUGS:
             self.send(Credit(conn.id, ch.id, ch.consumed))
             ch.remaining += ch.consumed
             ch.consumed = 0
@@ -663,6 +676,8 @@ class Subject:
     def on_credit(self, m: Credit) -> None:
         conn = self.conns.get(m.conn_id)
         if conn is None:
+            if "strict-unknown-conn" in BUGS:
+                raise ProtocolError("message.conn-id: Credit on an unknown conn")
             return
         ch = self.chan_lookup(conn, m.channel_id, "Credit")
         if isinstance(ch, OutChan) and ch.state == "open":
@@ -682,7 +697,7 @@ class Subject:
                     if item is DONE:
                         ch.on_done()
                         break
-                    if len(item) > ch.credit:
+                    if len(item) > ch.credit and "ignore-credit" not in BUGS:
                         break
                     ch.credit -= len(item)
                     self.send(Data(conn.id, ch.id, item))
@@ -691,7 +706,7 @@ class Subject:
     # -- client mode ----------------------------------------------------------
 
     def alloc_chan(self) -> int:
-        c = self.next_chan
+        c = self.next_chan + (1 if "even-channels" in BUGS else 0)
         self.next_chan += 2
         return c
 

@@ -56,6 +56,8 @@ def main() -> int:
     ap.add_argument("-v", "--verbose", action="store_true", help="list every test")
     ap.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     ap.add_argument("-f", "--failfast", action="store_true", help="stop at the first failure")
+    ap.add_argument("--durations", type=int, default=0, metavar="N",
+                    help="print the N slowest tests")
     ap.add_argument("--no-warm-up", action="store_true",
                     help="skip the initial start of the subject")
     ap.add_argument("--warm-up-timeout", type=float, default=600.0,
@@ -89,9 +91,27 @@ def main() -> int:
 
     verbosity = 0 if args.quiet else (2 if args.verbose else 1)
     runner = unittest.TextTestRunner(verbosity=verbosity, failfast=args.failfast,
-                                     stream=sys.stdout)
+                                     stream=sys.stdout, resultclass=TimedResult)
     result = runner.run(suite)
+    if args.durations:
+        print(f"\nslowest {args.durations} tests:")
+        for took, name in sorted(result.times, reverse=True)[:args.durations]:
+            print(f"  {took:6.2f}s  {name}")
     return 0 if result.wasSuccessful() else 1
+
+
+class TimedResult(unittest.TextTestResult):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.times = []
+
+    def startTest(self, test):
+        self._t0 = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        self.times.append((time.monotonic() - self._t0, test.id()))
+        super().stopTest(test)
 
 
 def _iter_tests(suite):
