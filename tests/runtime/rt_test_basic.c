@@ -155,6 +155,7 @@ static void echo_sizes(const char *addr, uint32_t max) {
   size_t sizes[] = {0, 1, 127, 128, 1000, 65536, 200000, (size_t)max - 4 - 1};
   uint8_t *buf = malloc((size_t)max + 64);
   char *str = malloc((size_t)max + 64);
+  memset(str, 'q', (size_t)max + 64);
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     size_t n = sizes[i];
     for (size_t j = 0; j < n; j++) str[j] = (char)('a' + (j % 26));
