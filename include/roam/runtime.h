@@ -49,6 +49,7 @@
  * roam_loop_options (and of each session's config).
  *
  * Embedding roam in another event loop instead: see docs/embedding.md.
+ * Design and usage: docs/runtime.md.
  */
 #ifndef ROAM_RUNTIME_H
 #define ROAM_RUNTIME_H
@@ -286,17 +287,19 @@ ROAM_EXTERN void roam_server_options_init(roam_server_options *opts);
 /* opts NULL = defaults. */
 ROAM_EXTERN int roam_server_new(roam_loop *loop, const roam_server_options *opts,
                                 roam_server **out);
-/* Register a handler for a method id (before or while serving). fn is
- * called on the loop thread with the request handle; it answers at once
- * (synchronous handler) or keeps the handle and answers later (asynchronous
- * handler, e.g. from a timer or after other calls) with roam_request_respond_*.
- * ROAM_ERR_INVALID_ARG if method_id is already registered. */
+/* Register a handler for a method id (preferably before serving; the
+ * dispatcher is only used on the loop thread). fn is called on the loop
+ * thread with the request handle; it answers at once (synchronous handler)
+ * or keeps the handle and answers later (asynchronous handler, e.g. from a
+ * timer or after other calls) with roam_request_respond_*. Registering a
+ * method id again replaces its handler. */
 ROAM_EXTERN int roam_server_handle(roam_server *srv, uint64_t method_id, roam_handler_fn fn,
                                    void *ud);
 /* The server's dispatcher (e.g. to set a fallback, or to hand to virtual
  * connections in roam_session_accept). */
 ROAM_EXTERN roam_dispatcher *roam_server_dispatcher(roam_server *srv);
-/* Start listening on one more address (call once per address). */
+/* Start listening on one more address (call once per address). The
+ * listener belongs to the server: do not free it yourself. */
 ROAM_EXTERN int roam_server_listen(roam_server *srv, const char *addr, roam_listener **out);
 /* Serve an already connected fd as acceptor. */
 ROAM_EXTERN int roam_server_adopt_fd(roam_server *srv, int fd, roam_link **out);
@@ -428,7 +431,11 @@ ROAM_EXTERN bool roam_pending_done(const roam_pending *p);
 /* Free; cancels the call if it has not completed. */
 ROAM_EXTERN void roam_pending_free(roam_pending *p);
 
-/* Callback-style call on the loop thread. Returns 0 (cb runs exactly once,
+/* Backpressure: while the link's output is above half its session's
+ * output_high_water, calls made through the client wait in the client's
+ * FIFO queue instead of growing the session's output (see docs/runtime.md).
+ *
+ * Callback-style call on the loop thread. Returns 0 (cb runs exactly once,
  * never from inside this function) or an error (cb never runs). Calls with
  * channels (opts->channels) need a ready client (ROAM_ERR_STATE otherwise):
  * their ids belong to the current session. */
@@ -479,7 +486,7 @@ ROAM_EXTERN int roam_chan_close(roam_chan *ch);
 ROAM_EXTERN int roam_chan_recv(roam_chan *ch, roam_bytes *value, uint64_t timeout_ms);
 /* Values buffered and not yet received. */
 ROAM_EXTERN size_t roam_chan_buffered(const roam_chan *ch);
-/* Free (Reset if still open). */
+/* Free (Reset if still open). Free channels before their loop. */
 ROAM_EXTERN void roam_chan_free(roam_chan *ch);
 
 #ifdef __cplusplus
