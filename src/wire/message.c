@@ -398,59 +398,59 @@ size_t roam_u64_list_get(const roam_u64_list *l, uint64_t *out, size_t max) {
 /* Encoding                                                            */
 /* ------------------------------------------------------------------ */
 
-/* Checked size arithmetic: a sum that overflows marks the message invalid. */
-typedef struct sz_acc {
-  size_t n;
-  int bad;
-} sz_acc;
+/* Sizes. The fixed fields cannot overflow; anything with a caller-given
+ * length is summed with saturation, and SIZE_MAX means "invalid". */
+static inline size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
-static inline void sz_add(sz_acc *a, size_t k) {
-  if (a->n > SIZE_MAX - k) a->bad = 1;
-  else a->n += k;
-}
+static inline size_t lenbytes_size(size_t len) { return add_sat(rw_varint_size(len), len); }
 
-static inline void sz_lenbytes(sz_acc *a, size_t len) {
-  sz_add(a, rw_varint_size(len));
-  sz_add(a, len);
-}
-
-static void sz_metadata(sz_acc *a, const roam_metadata *md) {
-  sz_add(a, rw_varint_size(md->count));
-  if (md->entries) {
-    for (size_t i = 0; i < md->count; i++) {
-      const roam_meta_entry *e = &md->entries[i];
-      if (e->key.len && e->key.ptr == NULL) a->bad = 1;
-      sz_lenbytes(a, e->key.len);
-      sz_add(a, 1); /* variant 0..2 */
-      switch (e->kind) {
-      case ROAM_META_STRING:
-      case ROAM_META_BYTES:
-        if (e->value.len && e->value.ptr == NULL) a->bad = 1;
-        sz_lenbytes(a, e->value.len);
-        break;
-      case ROAM_META_U64:
-        sz_add(a, rw_varint_size(e->u64));
-        break;
-      default:
-        a->bad = 1;
-      }
+static RW_NOINLINE size_t meta_size_slow(const roam_metadata *md) {
+  size_t n = rw_varint_size(md->count);
+  if (md->entries == NULL) {
+    if ((md->count || md->raw_len) && md->raw == NULL) return SIZE_MAX;
+    if (md->count == 0 && md->raw_len) return SIZE_MAX;
+    return add_sat(n, md->raw_len);
+  }
+  for (size_t i = 0; i < md->count; i++) {
+    const roam_meta_entry *e = &md->entries[i];
+    if (e->key.len && e->key.ptr == NULL) return SIZE_MAX;
+    n = add_sat(n, lenbytes_size(e->key.len));
+    n = add_sat(n, 1); /* variant 0..2 */
+    switch (e->kind) {
+    case ROAM_META_STRING:
+    case ROAM_META_BYTES:
+      if (e->value.len && e->value.ptr == NULL) return SIZE_MAX;
+      n = add_sat(n, lenbytes_size(e->value.len));
+      break;
+    case ROAM_META_U64:
+      n = add_sat(n, rw_varint_size(e->u64));
+      break;
+    default:
+      return SIZE_MAX;
     }
-  } else {
-    if ((md->count || md->raw_len) && md->raw == NULL) a->bad = 1;
-    if (md->count == 0 && md->raw_len) a->bad = 1;
-    sz_add(a, md->raw_len);
   }
+  return n;
 }
 
-static void sz_u64_list(sz_acc *a, const roam_u64_list *l) {
-  sz_add(a, rw_varint_size(l->count));
+static RW_INLINE size_t meta_size(const roam_metadata *md) {
+  if (RW_LIKELY(md->count == 0 && md->raw_len == 0)) return 1;
+  return meta_size_slow(md);
+}
+
+static RW_NOINLINE size_t list_size_slow(const roam_u64_list *l) {
+  size_t n = rw_varint_size(l->count);
   if (l->items) {
-    for (size_t i = 0; i < l->count; i++) sz_add(a, rw_varint_size(l->items[i]));
-  } else {
-    if ((l->count || l->raw_len) && l->raw == NULL) a->bad = 1;
-    if (l->count == 0 && l->raw_len) a->bad = 1;
-    sz_add(a, l->raw_len);
+    for (size_t i = 0; i < l->count; i++) n = add_sat(n, rw_varint_size(l->items[i]));
+    return n;
   }
+  if ((l->count || l->raw_len) && l->raw == NULL) return SIZE_MAX;
+  if (l->count == 0 && l->raw_len) return SIZE_MAX;
+  return add_sat(n, l->raw_len);
+}
+
+static RW_INLINE size_t list_size(const roam_u64_list *l) {
+  if (RW_LIKELY(l->count == 0 && l->raw_len == 0)) return 1;
+  return list_size_slow(l);
 }
 
 static inline int kind_has_payload(roam_msg_kind k) {
@@ -459,74 +459,63 @@ static inline int kind_has_payload(roam_msg_kind k) {
 
 /* Size of everything but the payload bytes (their length prefix included);
  * 0 for an invalid message. */
-static size_t head_size(const roam_msg *m) {
-  sz_acc a = {1, 0}; /* discriminant: 0..11, one byte */
+static RW_INLINE size_t head_size(const roam_msg *m) {
+  size_t n = 1; /* discriminant: 0..11, one byte */
+  size_t var = 0;
   switch (m->kind) {
   case ROAM_MSG_HELLO:
     if (m->hello.version != ROAM_HELLO_V1 && m->hello.version != ROAM_HELLO_V2) return 0;
-    sz_add(&a, 1);
-    sz_add(&a, rw_varint_size(m->hello.max_payload_size));
-    sz_add(&a, rw_varint_size(m->hello.initial_channel_credit));
+    n += 1 + rw_varint_size(m->hello.max_payload_size) +
+         rw_varint_size(m->hello.initial_channel_credit);
     break;
   case ROAM_MSG_CONNECT:
-    sz_add(&a, rw_varint_size(m->request_id));
-    sz_metadata(&a, &m->metadata);
+    n += rw_varint_size(m->request_id);
+    var = meta_size(&m->metadata);
     break;
   case ROAM_MSG_ACCEPT:
-    sz_add(&a, rw_varint_size(m->request_id));
-    sz_add(&a, rw_varint_size(m->conn_id));
-    sz_metadata(&a, &m->metadata);
+    n += rw_varint_size(m->request_id) + rw_varint_size(m->conn_id);
+    var = meta_size(&m->metadata);
     break;
   case ROAM_MSG_REJECT:
-    sz_add(&a, rw_varint_size(m->request_id));
     if (m->reason.len && m->reason.ptr == NULL) return 0;
-    sz_lenbytes(&a, m->reason.len);
-    sz_metadata(&a, &m->metadata);
+    n += rw_varint_size(m->request_id);
+    var = add_sat(lenbytes_size(m->reason.len), meta_size(&m->metadata));
     break;
   case ROAM_MSG_GOODBYE:
-    sz_add(&a, rw_varint_size(m->conn_id));
     if (m->reason.len && m->reason.ptr == NULL) return 0;
-    sz_lenbytes(&a, m->reason.len);
+    n += rw_varint_size(m->conn_id);
+    var = lenbytes_size(m->reason.len);
     break;
   case ROAM_MSG_REQUEST:
-    sz_add(&a, rw_varint_size(m->conn_id));
-    sz_add(&a, rw_varint_size(m->request_id));
-    sz_add(&a, rw_varint_size(m->method_id));
-    sz_metadata(&a, &m->metadata);
-    sz_u64_list(&a, &m->channels);
-    sz_add(&a, rw_varint_size(m->payload.len));
+    n += rw_varint_size(m->conn_id) + rw_varint_size(m->request_id) +
+         rw_varint_size(m->method_id) + rw_varint_size(m->payload.len);
+    var = add_sat(meta_size(&m->metadata), list_size(&m->channels));
     break;
   case ROAM_MSG_RESPONSE:
-    sz_add(&a, rw_varint_size(m->conn_id));
-    sz_add(&a, rw_varint_size(m->request_id));
-    sz_metadata(&a, &m->metadata);
-    sz_u64_list(&a, &m->channels);
-    sz_add(&a, rw_varint_size(m->payload.len));
+    n += rw_varint_size(m->conn_id) + rw_varint_size(m->request_id) +
+         rw_varint_size(m->payload.len);
+    var = add_sat(meta_size(&m->metadata), list_size(&m->channels));
     break;
   case ROAM_MSG_CANCEL:
-    sz_add(&a, rw_varint_size(m->conn_id));
-    sz_add(&a, rw_varint_size(m->request_id));
+    n += rw_varint_size(m->conn_id) + rw_varint_size(m->request_id);
     break;
   case ROAM_MSG_DATA:
-    sz_add(&a, rw_varint_size(m->conn_id));
-    sz_add(&a, rw_varint_size(m->channel_id));
-    sz_add(&a, rw_varint_size(m->payload.len));
+    n += rw_varint_size(m->conn_id) + rw_varint_size(m->channel_id) +
+         rw_varint_size(m->payload.len);
     break;
   case ROAM_MSG_CLOSE:
   case ROAM_MSG_RESET:
-    sz_add(&a, rw_varint_size(m->conn_id));
-    sz_add(&a, rw_varint_size(m->channel_id));
+    n += rw_varint_size(m->conn_id) + rw_varint_size(m->channel_id);
     break;
   case ROAM_MSG_CREDIT:
-    sz_add(&a, rw_varint_size(m->conn_id));
-    sz_add(&a, rw_varint_size(m->channel_id));
-    sz_add(&a, rw_varint_size(m->credit));
+    n += rw_varint_size(m->conn_id) + rw_varint_size(m->channel_id) + rw_varint_size(m->credit);
     break;
   default:
     return 0;
   }
   if (kind_has_payload(m->kind) && m->payload.len && m->payload.ptr == NULL) return 0;
-  return a.bad ? 0 : a.n;
+  n = add_sat(n, var);
+  return n == SIZE_MAX ? 0 : n;
 }
 
 size_t roam_msg_encoded_size(const roam_msg *m) {
@@ -539,23 +528,26 @@ size_t roam_msg_encoded_size(const roam_msg *m) {
   return h;
 }
 
-static inline uint8_t *put_lenbytes(uint8_t *o, const uint8_t *p, size_t len) {
-  o += rw_varint_put(o, len);
+/* Writers. `wide` (a constant at each call site) selects the word-storing
+ * varint writer, allowed when ROAM_VARINT_MAX_U64 bytes of scratch follow
+ * the header. */
+static RW_INLINE uint8_t *put_var(uint8_t *o, uint64_t v, int wide) {
+  return o + (wide ? rw_varint_put_wide(o, v) : rw_varint_put(o, v));
+}
+
+static RW_INLINE uint8_t *put_lenbytes(uint8_t *o, const uint8_t *p, size_t len, int wide) {
+  o = put_var(o, len, wide);
   if (len) memcpy(o, p, len);
   return o + len;
 }
 
 /* Write a String; NULL if it is not valid UTF-8. */
-static inline uint8_t *put_str(uint8_t *o, roam_bytes s) {
+static RW_INLINE uint8_t *put_str(uint8_t *o, roam_bytes s, int wide) {
   if (s.len && !roam__utf8_valid(s.ptr, s.len)) return NULL;
-  return put_lenbytes(o, s.ptr, s.len);
+  return put_lenbytes(o, s.ptr, s.len, wide);
 }
 
-static uint8_t *put_metadata(uint8_t *o, const roam_metadata *md) {
-  if (RW_LIKELY(md->count == 0)) {
-    *o++ = 0;
-    return o;
-  }
+static RW_NOINLINE uint8_t *put_metadata_slow(uint8_t *o, const roam_metadata *md) {
   o += rw_varint_put(o, md->count);
   if (md->entries == NULL) {
     memcpy(o, md->raw, md->raw_len);
@@ -563,18 +555,18 @@ static uint8_t *put_metadata(uint8_t *o, const roam_metadata *md) {
   }
   for (size_t i = 0; i < md->count; i++) {
     const roam_meta_entry *e = &md->entries[i];
-    o = put_str(o, e->key);
+    o = put_str(o, e->key, 0);
     if (!o) return NULL;
     *o++ = (uint8_t)e->kind;
     switch (e->kind) {
     case ROAM_META_STRING:
-      o = put_str(o, e->value);
+      o = put_str(o, e->value, 0);
       if (!o) return NULL;
       break;
     case ROAM_META_BYTES:
-      o = put_lenbytes(o, e->value.ptr, e->value.len);
+      o = put_lenbytes(o, e->value.ptr, e->value.len, 0);
       break;
-    default: /* ROAM_META_U64; validated by sz_metadata */
+    default: /* ROAM_META_U64; the kind was checked by meta_size */
       o += rw_varint_put(o, e->u64);
       break;
     }
@@ -582,7 +574,15 @@ static uint8_t *put_metadata(uint8_t *o, const roam_metadata *md) {
   return o;
 }
 
-static uint8_t *put_u64_list(uint8_t *o, const roam_u64_list *l) {
+static RW_INLINE uint8_t *put_metadata(uint8_t *o, const roam_metadata *md) {
+  if (RW_LIKELY(md->count == 0)) {
+    *o = 0;
+    return o + 1;
+  }
+  return put_metadata_slow(o, md);
+}
+
+static RW_NOINLINE uint8_t *put_u64_list_slow(uint8_t *o, const roam_u64_list *l) {
   o += rw_varint_put(o, l->count);
   if (l->items) {
     for (size_t i = 0; i < l->count; i++) o += rw_varint_put(o, l->items[i]);
@@ -593,67 +593,76 @@ static uint8_t *put_u64_list(uint8_t *o, const roam_u64_list *l) {
   return o;
 }
 
+static RW_INLINE uint8_t *put_u64_list(uint8_t *o, const roam_u64_list *l) {
+  if (RW_LIKELY(l->count == 0)) {
+    *o = 0;
+    return o + 1;
+  }
+  return put_u64_list_slow(o, l);
+}
+
 /* Write the header (up to and including the payload length prefix) at o;
- * returns the end, or NULL if a string is not valid UTF-8. */
-static uint8_t *put_head(uint8_t *o, const roam_msg *m) {
+ * returns the end, or NULL if a string is not valid UTF-8. The message was
+ * validated by head_size. */
+static RW_INLINE uint8_t *put_head(uint8_t *o, const roam_msg *m, int wide) {
   *o++ = (uint8_t)m->kind;
   switch (m->kind) {
   case ROAM_MSG_HELLO:
     *o++ = (uint8_t)m->hello.version;
-    o += rw_varint_put(o, m->hello.max_payload_size);
-    o += rw_varint_put(o, m->hello.initial_channel_credit);
+    o = put_var(o, m->hello.max_payload_size, wide);
+    o = put_var(o, m->hello.initial_channel_credit, wide);
     break;
   case ROAM_MSG_CONNECT:
-    o += rw_varint_put(o, m->request_id);
+    o = put_var(o, m->request_id, wide);
     o = put_metadata(o, &m->metadata);
     break;
   case ROAM_MSG_ACCEPT:
-    o += rw_varint_put(o, m->request_id);
-    o += rw_varint_put(o, m->conn_id);
+    o = put_var(o, m->request_id, wide);
+    o = put_var(o, m->conn_id, wide);
     o = put_metadata(o, &m->metadata);
     break;
   case ROAM_MSG_REJECT:
-    o += rw_varint_put(o, m->request_id);
-    o = put_str(o, m->reason);
+    o = put_var(o, m->request_id, wide);
+    o = put_str(o, m->reason, wide);
     if (o) o = put_metadata(o, &m->metadata);
     break;
   case ROAM_MSG_GOODBYE:
-    o += rw_varint_put(o, m->conn_id);
-    o = put_str(o, m->reason);
+    o = put_var(o, m->conn_id, wide);
+    o = put_str(o, m->reason, wide);
     break;
   case ROAM_MSG_REQUEST:
-    o += rw_varint_put(o, m->conn_id);
-    o += rw_varint_put(o, m->request_id);
-    o += rw_varint_put(o, m->method_id);
+    o = put_var(o, m->conn_id, wide);
+    o = put_var(o, m->request_id, wide);
+    o = put_var(o, m->method_id, wide);
     o = put_metadata(o, &m->metadata);
     if (o) o = put_u64_list(o, &m->channels);
-    if (o) o += rw_varint_put(o, m->payload.len);
+    if (o) o = put_var(o, m->payload.len, wide);
     break;
   case ROAM_MSG_RESPONSE:
-    o += rw_varint_put(o, m->conn_id);
-    o += rw_varint_put(o, m->request_id);
+    o = put_var(o, m->conn_id, wide);
+    o = put_var(o, m->request_id, wide);
     o = put_metadata(o, &m->metadata);
     if (o) o = put_u64_list(o, &m->channels);
-    if (o) o += rw_varint_put(o, m->payload.len);
+    if (o) o = put_var(o, m->payload.len, wide);
     break;
   case ROAM_MSG_CANCEL:
-    o += rw_varint_put(o, m->conn_id);
-    o += rw_varint_put(o, m->request_id);
+    o = put_var(o, m->conn_id, wide);
+    o = put_var(o, m->request_id, wide);
     break;
   case ROAM_MSG_DATA:
-    o += rw_varint_put(o, m->conn_id);
-    o += rw_varint_put(o, m->channel_id);
-    o += rw_varint_put(o, m->payload.len);
+    o = put_var(o, m->conn_id, wide);
+    o = put_var(o, m->channel_id, wide);
+    o = put_var(o, m->payload.len, wide);
     break;
   case ROAM_MSG_CLOSE:
   case ROAM_MSG_RESET:
-    o += rw_varint_put(o, m->conn_id);
-    o += rw_varint_put(o, m->channel_id);
+    o = put_var(o, m->conn_id, wide);
+    o = put_var(o, m->channel_id, wide);
     break;
   case ROAM_MSG_CREDIT:
-    o += rw_varint_put(o, m->conn_id);
-    o += rw_varint_put(o, m->channel_id);
-    o += rw_varint_put(o, m->credit);
+    o = put_var(o, m->conn_id, wide);
+    o = put_var(o, m->channel_id, wide);
+    o = put_var(o, m->credit, wide);
     break;
   }
   return o;
@@ -664,18 +673,41 @@ static int enc_set_err(roam_enc *e, int err) {
   return e->err;
 }
 
+/* Headers up to this size go through a stack buffer with scratch room when
+ * the destination has none; longer ones are written in place, exactly. */
+#define RW_HEAD_TMP 256
+
 static int msg_write(roam_enc *e, const roam_msg *m, int with_payload) {
-  if (e->err) return e->err;
+  if (RW_UNLIKELY(e->err)) return e->err;
   size_t head = head_size(m);
-  if (head == 0) return enc_set_err(e, ROAM_ERR_INVALID_ARG);
+  if (RW_UNLIKELY(head == 0)) return enc_set_err(e, ROAM_ERR_INVALID_ARG);
   size_t plen = (with_payload && kind_has_payload(m->kind)) ? m->payload.len : 0;
-  if (plen > SIZE_MAX - head) return enc_set_err(e, ROAM_ERR_INVALID_ARG);
-  uint8_t *o = roam_enc_reserve(e, head + plen);
-  if (!o) return e->err;
-  uint8_t *q = put_head(o, m);
-  if (!q) return enc_set_err(e, ROAM_ERR_BAD_UTF8);
+  if (RW_UNLIKELY(head > SIZE_MAX / 4 || plen > SIZE_MAX / 2 - head))
+    return enc_set_err(e, ROAM_ERR_INVALID_ARG);
+  size_t need = head + plen;
+  uint8_t *o;
+  if (RW_LIKELY(e->cap - e->len >= need)) {
+    o = e->buf + e->len;
+  } else {
+    o = roam_enc_reserve(e, need);
+    if (!o) return e->err;
+  }
+  uint8_t *q;
+  if (e->growable && e->cap - e->len >= need + ROAM_VARINT_MAX_U64) {
+    q = put_head(o, m, 1); /* the encoder's own buffer: its spare room is scratch */
+  } else if (head <= RW_HEAD_TMP) {
+    uint8_t tmp[RW_HEAD_TMP + ROAM_VARINT_MAX_U64];
+    q = put_head(tmp, m, 1);
+    if (q) {
+      memcpy(o, tmp, head);
+      q = o + head;
+    }
+  } else {
+    q = put_head(o, m, 0);
+  }
+  if (RW_UNLIKELY(!q)) return enc_set_err(e, ROAM_ERR_BAD_UTF8);
   if (plen) memcpy(q, m->payload.ptr, plen);
-  roam_enc_commit(e, (size_t)(q - o) + plen);
+  e->len += head + plen;
   return 0;
 }
 
@@ -729,6 +761,7 @@ static void fw_printf(fmtw *w, const char *fmt, ...) {
 /* Quoted, escaped text, at most `limit` source bytes. */
 static void fw_quoted(fmtw *w, roam_bytes s, size_t limit) {
   static const char hex[] = "0123456789abcdef";
+  if (s.ptr == NULL) s.len = 0; /* a malformed view: show it as empty */
   int utf8 = s.len == 0 || (s.ptr && roam__utf8_valid(s.ptr, s.len));
   size_t n = s.len < limit ? s.len : limit;
   if (utf8 && n < s.len) { /* do not cut a character in half */

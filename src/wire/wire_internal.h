@@ -80,6 +80,54 @@ static RW_INLINE size_t rw_varint_put(uint8_t *p, uint64_t v) {
   return i;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
+    (defined(__GNUC__) || defined(__clang__))
+#define RW_LE_WORDS 1
+#else
+#define RW_LE_WORDS 0
+#endif
+
+/* Spread the low 56 bits of v into the low seven bits of eight bytes. */
+static inline uint64_t rw_spread7(uint64_t v) {
+  uint64_t x = v & UINT64_C(0x00ffffffffffffff);
+  x = (x & UINT64_C(0x000000000fffffff)) | ((x << 4) & UINT64_C(0x0fffffff00000000));
+  x = (x & UINT64_C(0x00003fff00003fff)) | ((x << 2) & UINT64_C(0x3fff00003fff0000));
+  x = (x & UINT64_C(0x007f007f007f007f)) | ((x << 1) & UINT64_C(0x7f007f007f007f00));
+  return x;
+}
+
+static RW_INLINE size_t rw_varint_size(uint64_t v);
+
+/* Varint writer for a destination with at least ROAM_VARINT_MAX_U64 bytes
+ * of room: stores whole words (bytes past the varint are scratch). */
+static RW_INLINE size_t rw_varint_put_wide(uint8_t *p, uint64_t v) {
+  if (RW_LIKELY(v < 0x80)) {
+    p[0] = (uint8_t)v;
+    return 1;
+  }
+#if RW_LE_WORDS
+  size_t n = rw_varint_size(v);
+  uint64_t x = rw_spread7(v);
+  if (n <= 8) {
+    x |= UINT64_C(0x8080808080808080) & ((UINT64_C(1) << (8 * (n - 1))) - 1);
+    memcpy(p, &x, 8);
+    return n;
+  }
+  x |= UINT64_C(0x8080808080808080);
+  memcpy(p, &x, 8);
+  uint64_t hi = v >> 56;
+  if (n == 9) {
+    p[8] = (uint8_t)hi;
+    return 9;
+  }
+  p[8] = (uint8_t)(hi | 0x80);
+  p[9] = (uint8_t)(hi >> 7);
+  return 10;
+#else
+  return rw_varint_put(p, v);
+#endif
+}
+
 static RW_INLINE size_t rw_varint_size(uint64_t v) {
   /* 1 + floor(bit_length(v) - 1) / 7, with v == 0 taking one byte. */
 #if defined(__GNUC__) || defined(__clang__)
