@@ -49,7 +49,10 @@ extern const uint32_t roam__b3_iv[8];
   G(2, 7, 8, 13, m[s12], m[s13]);                                                            \
   G(3, 4, 9, 14, m[s14], m[s15]);
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+/* x86 SIMD back ends need GCC/Clang target attributes; define
+ * ROAM_BLAKE3_NO_SIMD to build the portable code only. */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(ROAM_BLAKE3_NO_SIMD)
 #define ROAM_B3_X86 1
 #else
 #define ROAM_B3_X86 0
