@@ -29,6 +29,12 @@ PEERS = ["raw", "nng", "nghttp2"]
 SUITE_PROGRAMS = {"bench_suite_net", "bench_suite_mem"}
 PEER_BIN = {"raw": "peer_raw", "nng": "peer_nng", "nghttp2": "peer_h2"}
 PEER_PKG = {"nng": "libnng-dev", "nghttp2": "libnghttp2-dev"}
+# Arguments for the other engineers' programs (bench/bench_*.c) in quick
+# mode; the ones not listed get none (and BENCH_QUICK=1 in the environment).
+OTHER_QUICK_ARGS = {
+    "bench_runtime": ["--quick"],
+    "bench_method_id": ["--runs", "3", "--mib", "32"],
+}
 
 
 def workloads(quick):
@@ -92,6 +98,15 @@ def workloads(quick):
         targets={"throughput": {"raw": (">=", 0.7)}},
         notes="a 64 KiB value can never fit a 16 KiB window under strict flow control, "
               "so this row uses 8 KiB values (two per window)"))
+    W.append(dict(
+        id="stream64k-w1m.unix",
+        title="Channel stream, 64 KiB values, 1 MiB credit window, Unix socket",
+        metrics=[("throughput", "GB/s")],
+        impls={"roam": (net, ["stream", "--size", "65536", "--credit", "1048576"]),
+               "raw": (raw, ["stream", "--size", "65536"])},
+        targets={"throughput": {"raw": (">=", 0.7)}},
+        notes="the same with initial_channel_credit 1 MiB on both sides: shows how much of "
+              "the stream64k gap is the window (one value per window = stop-and-wait)"))
     for n in (1000, 10000):
         a = ["idle", "--transport", "tcp", "--links", str(n)]
         W.append(dict(
@@ -100,7 +115,7 @@ def workloads(quick):
             impls={"roam": (net, a), "raw": (raw, a), "nng": (nng, a)},
             targets={"server_mem": {"nng": ("<=", 1.0)}},
             no_ratio={"raw"},  # a bare socket holds next to no user memory
-            rounds=1 if quick and n >= 10000 else None,
+            rounds=(1 if n >= 10000 else 2) if quick else None,
             notes="RSS growth from links n/10 to n, divided by 0.9 n (kernel socket "
                   "memory excluded); nng: one req socket per link"))
     a = ["active", "--transport", "tcp", "--links", "1000", "--size", "32"]
@@ -109,6 +124,7 @@ def workloads(quick):
         metrics=[("rate", "calls/s")],
         impls={"roam": (net, a), "raw": (raw, a), "nng": (nng, a)},
         targets={"rate": {"nng": (">=", 1.0)}},
+        rounds=2 if quick else None,
         notes="aggregate rate; one client loop/thread for all links; nng: one req "
               "socket per link"))
     return W
@@ -279,7 +295,9 @@ def run_others(build, quick, verbose):
             env["BENCH_QUICK"] = "1"
         t0 = time.time()
         try:
-            p = subprocess.run([path], capture_output=True, text=True, env=env, timeout=limit)
+            args = OTHER_QUICK_ARGS.get(name, []) if quick else []
+            p = subprocess.run([path] + args, capture_output=True, text=True, env=env,
+                               timeout=limit)
             stdout, err = p.stdout, (None if p.returncode == 0
                                      else "exit status %d" % p.returncode)
         except subprocess.TimeoutExpired as e:
@@ -322,7 +340,7 @@ def main():
     a = ap.parse_args()
 
     rounds = a.runs or (3 if a.quick else 5)
-    secs = a.secs or (0.2 if a.quick else 2.0)
+    secs = a.secs or (0.15 if a.quick else 2.0)
     out_md = a.out or (os.path.join(a.build, "PERFORMANCE-quick.md") if a.quick
                        else os.path.join(a.root, "docs", "PERFORMANCE.md"))
     timeout = int(60 + 30 * secs)
@@ -385,7 +403,10 @@ def main():
             notes.append(wire_err)
 
     others = []
-    if not a.only:
+    if a.quick:
+        notes.append("the other bench programs (bench_runtime, bench_method_id, ...) are run "
+                     "only without --quick")
+    elif not a.only:
         others = run_others(a.build, a.quick, a.verbose)
 
     # ---- aggregate
@@ -557,7 +578,7 @@ def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end
         w = wmap[e["id"]]
         extra = []
         if w.get("rounds"):
-            extra.append("%d round only in quick mode" % w["rounds"])
+            extra.append("%d round(s) in quick mode" % w["rounds"])
         for impl, err in sorted(e["failures"].items()):
             extra.append("%s: %s" % (IMPL_TITLE[impl], err))
         L.append("- `%s`: %s%s" % (e["id"], w.get("notes") or w["title"],
