@@ -544,7 +544,8 @@ def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end
                 if s:
                     row.append(cell(s, unit))
                 elif impl in w["impls"] and impl in e["failures"]:
-                    row.append("failed")
+                    row.append("skipped" if e["failures"][impl].endswith("not built")
+                               else "failed")
                 elif impl in w["impls"]:
                     row.append("skipped")
                 else:
@@ -586,6 +587,8 @@ def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end
     behind = [e for e in report if e["status"] != "ok"]
     L.append("")
     L.append("## Where roam-c is behind")
+    L.append("")
+    L.append("Why, from profiles: see [benchmarks.md](benchmarks.md#where-roam-c-is-behind-and-why).")
     L.append("")
     if not behind:
         L.append("Nowhere in this run: every target was met.")
