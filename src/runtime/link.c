@@ -31,6 +31,13 @@
 #include "rt_internal.h"
 
 static void link_on_io(roam_io *w, int fd, unsigned events, void *ud);
+
+/* roam_session_output, asked only when there is something to send (an
+ * empty session may have no output buffer at all). */
+static size_t sess_out(roam_session *s, const uint8_t **p) {
+  *p = NULL;
+  return roam_session_want_write(s) ? roam_session_output(s, p) : 0;
+}
 static void link_flush(roam_link *l);
 static void update_events(roam_link *l);
 
@@ -517,7 +524,7 @@ static void link_flush(roam_link *l) {
   for (int round = 0; round < 8; round++) {
     for (;;) {
       const uint8_t *p;
-      size_t n = roam_session_output(l->s, &p);
+      size_t n = sess_out(l->s, &p);
       if (n == 0) break;
       ssize_t w = l->is_socket ? send(l->io.fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)
                                : write(l->io.fd, p, n);
@@ -544,7 +551,7 @@ static void link_flush(roam_link *l) {
     if (l->pause_bp && l->state == RT_LINK_OPEN) {
       resume_input(l);
       const uint8_t *p;
-      if (roam_session_output(l->s, &p) > 0) continue; /* answers to what was fed */
+      if (sess_out(l->s, &p) > 0) continue; /* answers to what was fed */
     }
     break;
   }
@@ -559,7 +566,7 @@ void rt_link_kick(roam_link *l) { mark_dirty(l); }
 
 size_t rt_link_out(const roam_link *l) {
   const uint8_t *p;
-  return l->s ? roam_session_output(l->s, &p) : 0;
+  return l->s ? sess_out(l->s, &p) : 0;
 }
 
 size_t rt_link_low_water(const roam_link *l) {
@@ -777,5 +784,5 @@ void roam_link_pause_read(roam_link *link, bool pause) {
 size_t roam_link_output_pending(const roam_link *link) {
   if (!link || !link->s) return 0;
   const uint8_t *p;
-  return roam_session_output(link->s, &p);
+  return sess_out(link->s, &p);
 }

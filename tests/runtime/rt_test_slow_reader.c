@@ -115,10 +115,22 @@ static bool all_done(void *ud) {
   return done == NCALLS;
 }
 
+static int link_closed;
+static void on_close(roam_link *l, int err, roam_bytes reason, void *ud) {
+  (void)l;
+  (void)ud;
+  link_closed++;
+  fprintf(stderr, "link closed: %s (%.*s)\n", roam_err_name(err), (int)reason.len,
+          (const char *)reason.ptr);
+}
+
 static void test_link(const char *addr) {
   long base = server_rss(addr);
   roam_client *c;
-  CHECK_EQ(roam_client_connect(&c, addr, NULL, 2000), 0);
+  roam_client_options co;
+  roam_client_options_init(&co);
+  co.link.on_close = on_close;
+  CHECK_EQ(roam_client_connect(&c, addr, &co, 2000), 0);
   roam_link *l = roam_client_link(c);
   roam_link_pause_read(l, true);
   static char str[CALLSZ];
@@ -130,6 +142,11 @@ static void test_link(const char *addr) {
    * reading them */
   roam_loop_run_until(roam_client_loop(c), all_done, NULL, 1000);
   CHECK_EQ(done, 0);
+  CHECK_EQ(link_closed, 0);
+  if (link_closed) {
+    roam_client_free(c);
+    return;
+  }
   long during = server_rss(addr);
   size_t unsent = roam_link_output_pending(l);
   fprintf(stderr, "link: server rss base %ld KiB, while the client does not read %ld KiB; "
