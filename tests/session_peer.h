@@ -11,6 +11,80 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- counting (and optionally failing) allocator ------------------------ */
+
+/* Every block carries a 16-byte header with its size, so that the live byte
+ * count is exact. fail_at = n > 0 makes the n-th allocation (counting from
+ * 1, realloc that grows included) fail; fail_every makes each one after it
+ * fail too. */
+typedef struct tmem {
+  roam_mem mem;
+  size_t bytes, peak;
+  long live;
+  long allocs;   /* attempts so far */
+  long fail_at;  /* 0 = never fail */
+  int fail_every;
+  long failures;
+} tmem;
+
+static inline int tmem_should_fail(tmem *t) {
+  t->allocs++;
+  if (t->fail_at <= 0) return 0;
+  if (t->allocs == t->fail_at || (t->fail_every && t->allocs > t->fail_at)) {
+    t->failures++;
+    return 1;
+  }
+  return 0;
+}
+
+static inline void *tmem_malloc(size_t n, void *ud) {
+  tmem *t = ud;
+  if (tmem_should_fail(t)) return NULL;
+  unsigned char *p = malloc(n + 16);
+  if (!p) return NULL;
+  memcpy(p, &n, sizeof n);
+  t->bytes += n;
+  if (t->bytes > t->peak) t->peak = t->bytes;
+  t->live++;
+  return p + 16;
+}
+
+static inline void tmem_free(void *q, void *ud) {
+  tmem *t = ud;
+  if (!q) return;
+  unsigned char *p = (unsigned char *)q - 16;
+  size_t n;
+  memcpy(&n, p, sizeof n);
+  t->bytes -= n;
+  t->live--;
+  free(p);
+}
+
+static inline void *tmem_realloc(void *q, size_t n, void *ud) {
+  tmem *t = ud;
+  if (!q) return tmem_malloc(n, ud);
+  unsigned char *p = (unsigned char *)q - 16;
+  size_t old;
+  memcpy(&old, p, sizeof old);
+  if (n > old && tmem_should_fail(t)) return NULL;
+  unsigned char *np = realloc(p, n + 16);
+  if (!np) return NULL;
+  memcpy(np, &n, sizeof n);
+  t->bytes = t->bytes - old + n;
+  if (t->bytes > t->peak) t->peak = t->bytes;
+  return np + 16;
+}
+
+static inline void tmem_init(tmem *t) {
+  memset(t, 0, sizeof *t);
+  t->mem.user_data = t;
+  t->mem.malloc = tmem_malloc;
+  t->mem.realloc = tmem_realloc;
+  t->mem.free = tmem_free;
+}
+
+/* ---- scripted peer ---------------------------------------------------------- */
+
 typedef struct sp {
   roam_session *s;
   roam_deframer df;

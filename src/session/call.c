@@ -57,12 +57,17 @@ static int parse_result(roam_bytes p, roam_bytes *value) {
 
 /* The call's own RECV channels end with its Response (gracefully), or are
  * abandoned with Reset when the call ends locally. */
-static void end_call_channels(roam_session *s, call *k, int got_response) {
+static void end_call_channels(roam_session *s, call *k, int got_response, int status) {
   const uint64_t *ids = roam__call_chans(k);
   for (uint16_t i = 0; i < k->nchan; i++) {
     chan *ch = roam__chan_get(k->c, ids[i]);
     if (!ch || ch->request_id != k->request_id) continue;
-    if (ch->state == CH_PENDING || (ch->state == CH_DISCARD && !ch->incoming)) {
+    if (ch->state == CH_PENDING) {
+      /* The Request never left: the channel never opened. */
+      roam__chan_end(s, ch, 1, status == ROAM_ERR_CLOSED ? ROAM_ERR_CLOSED : ROAM_ERR_CANCELLED);
+      continue;
+    }
+    if (ch->state == CH_DISCARD && !ch->incoming) {
       roam__chan_release(s, ch);
       continue;
     }
@@ -75,7 +80,7 @@ static void end_call_channels(roam_session *s, call *k, int got_response) {
       m.kind = ROAM_MSG_RESET;
       m.conn_id = k->c->id;
       m.channel_id = ch->id;
-      roam__emit(s, &m, NULL, 0);
+      if (roam__emit(s, &m, NULL, 0)) roam__fatal(s);
       roam__chan_end(s, ch, 1, ROAM_ERR_CANCELLED);
     }
   }
@@ -93,7 +98,7 @@ void roam__call_complete(roam_session *s, call *k, int status, const roam_msg *r
     status = parse_result(resp->payload, &res.value);
   }
   res.status = status;
-  if (k->state == CALL_INFLIGHT || k->nchan) end_call_channels(s, k, resp != NULL);
+  if (k->state == CALL_INFLIGHT || k->nchan) end_call_channels(s, k, resp != NULL, status);
   s->stats.calls_completed++;
   switch (status) {
   case 0: s->stats.calls_ok++; break;
@@ -116,7 +121,14 @@ static void activate_channels(roam_session *s, call *k) {
   const uint64_t *ids = roam__call_chans(k);
   for (uint16_t i = 0; i < k->nchan; i++) {
     chan *ch = roam__chan_get(k->c, ids[i]);
-    if (ch && ch->state == CH_PENDING) roam__chan_activate(s, ch);
+    if (!ch || ch->request_id != k->request_id) continue;
+    if (ch->state == CH_PENDING) {
+      roam__chan_activate(s, ch);
+    } else if (ch->state == CH_DISCARD && !ch->incoming) {
+      /* Reset by the application before the Request left: tell the peer now
+       * (the Request names it), then forget it. */
+      if (roam__chan_send_reset(s, ch)) roam__fatal(s);
+    }
   }
 }
 
@@ -280,13 +292,13 @@ static void deferred_unlink(conn *c, call *k) {
   c->deferred--;
 }
 
-static void send_cancel(roam_session *s, call *k) {
+static int send_cancel(roam_session *s, call *k) {
   roam_msg m;
   memset(&m, 0, sizeof m);
   m.kind = ROAM_MSG_CANCEL;
   m.conn_id = k->c->id;
   m.request_id = k->request_id;
-  roam__emit(s, &m, NULL, 0);
+  return roam__emit(s, &m, NULL, 0);
 }
 
 /* End a call locally (deadline, cancel grace, or a queued call cancelled). */
@@ -316,8 +328,9 @@ int roam_call_cancel(roam_session *s, uint64_t conn_id, uint64_t request_id) {
     return 0;
   }
   if (k->cancelled) return 0;
+  int rc = send_cancel(s, k);
+  if (rc) return rc;
   k->cancelled = 1;
-  send_cancel(s, k);
   k->timer.kind = TK_CANCEL_GRACE;
   roam__theap_add(&s->timers, &s->mem, &k->timer, s->now + s->cfg.cancel_grace_ms);
   return 0;
@@ -326,7 +339,7 @@ int roam_call_cancel(roam_session *s, uint64_t conn_id, uint64_t request_id) {
 void roam__call_timer(roam_session *s, call *k) {
   if (s->state == S_CLOSED || k->c->closing) return;
   if (k->timer.kind == TK_CALL_DEADLINE) {
-    if (k->state == CALL_INFLIGHT && !k->cancelled) send_cancel(s, k);
+    if (k->state == CALL_INFLIGHT && !k->cancelled && send_cancel(s, k)) roam__fatal(s);
     call_abandon(s, k, ROAM_ERR_TIMEOUT);
   } else {
     call_abandon(s, k, ROAM_ERR_CANCELLED);

@@ -36,7 +36,19 @@ chan *roam__chan_new(roam_session *s, conn *c, uint64_t id) {
   return ch;
 }
 
+static void credit_unlink(roam_session *s, chan *ch) {
+  if (!ch->cr_pending) return;
+  if (ch->cr_prev)
+    ch->cr_prev->cr_next = ch->cr_next;
+  else
+    s->credit_pending = ch->cr_next;
+  if (ch->cr_next) ch->cr_next->cr_prev = ch->cr_prev;
+  ch->cr_prev = ch->cr_next = NULL;
+  ch->cr_pending = 0;
+}
+
 static void chan_free(roam_session *s, chan *ch) {
+  credit_unlink(s, ch);
   roam_u64map_del(&ch->c->chans, ch->id);
   while (ch->buf_head) {
     chan_buf *b = ch->buf_head;
@@ -55,7 +67,9 @@ void roam__chan_end(roam_session *s, chan *ch, int notify, int err) {
   const roam_channel_callbacks *cbs = ch->cbs;
   void *ud = ch->ud;
   uint64_t conn_id = ch->c->id, id = ch->id;
-  int bound = ch->state == CH_OPEN;
+  /* Live channels, and channels of a call that never left (the application
+   * holds their ids and callbacks too), unless the application ended them. */
+  int bound = ch->state == CH_OPEN || (ch->state == CH_PENDING && !ch->peer_closed);
   chan_free(s, ch);
   if (notify && bound && cbs && cbs->on_end) {
     ENTER(s);
@@ -75,22 +89,20 @@ static int recently_closed(const conn *c, uint64_t id) {
   return 0;
 }
 
-static void emit_simple(roam_session *s, roam_msg_kind kind, uint64_t conn_id, uint64_t id,
-                        uint32_t credit) {
+static int emit_simple(roam_session *s, roam_msg_kind kind, uint64_t conn_id, uint64_t id,
+                       uint32_t credit) {
   roam_msg m;
   memset(&m, 0, sizeof m);
   m.kind = kind;
   m.conn_id = conn_id;
   m.channel_id = id;
   m.credit = credit;
-  roam__emit(s, &m, NULL, 0);
+  return roam__emit(s, &m, NULL, 0);
 }
 
-/* Return consumed bytes to the sender when its window ran below half. */
-static void chan_consume(roam_session *s, chan *ch, size_t n) {
-  uint64_t unacked = (uint64_t)ch->recv_unacked + n;
-  ch->recv_unacked = unacked > UINT32_MAX ? UINT32_MAX : (uint32_t)unacked;
-  if (ch->recv_unacked == 0 || ch->recv_remaining > s->credit / 2) return;
+/* Grant the consumed bytes back now. */
+static void grant_now(roam_session *s, chan *ch) {
+  credit_unlink(s, ch);
   if (s->state == S_CLOSED || ch->c->closing) return;
   uint32_t grant = ch->recv_unacked;
   uint64_t after = (uint64_t)ch->recv_remaining + grant;
@@ -99,7 +111,42 @@ static void chan_consume(roam_session *s, chan *ch, size_t n) {
   if (grant == 0) return;
   ch->recv_remaining += grant;
   s->stats.credit_granted += grant;
-  emit_simple(s, ROAM_MSG_CREDIT, ch->c->id, ch->id, grant);
+  if (emit_simple(s, ROAM_MSG_CREDIT, ch->c->id, ch->id, grant)) roam__fatal(s);
+}
+
+/*
+ * Receiver policy [flow.channel.*]: consumed bytes go back to the sender at
+ * once when what it may still send fell to half the window or less (so a
+ * busy stream never stalls); otherwise they wait until the output is next
+ * collected (roam_session_output / _next_message), so that the Data of one
+ * input batch cost one Credit. Values are atomic and may be as large as the
+ * whole window: holding back any consumed byte for ever could leave a sender
+ * waiting for room it never gets, so nothing is held past that point.
+ */
+static void chan_consume(roam_session *s, chan *ch, size_t n) {
+  uint64_t unacked = (uint64_t)ch->recv_unacked + n;
+  ch->recv_unacked = unacked > UINT32_MAX ? UINT32_MAX : (uint32_t)unacked;
+  if (ch->recv_unacked == 0 || s->state == S_CLOSED || ch->c->closing) return;
+  if (ch->recv_remaining <= s->credit / 2) {
+    grant_now(s, ch);
+    return;
+  }
+  if (ch->cr_pending) return;
+  int wake = s->credit_pending == NULL && roam__out_pending(s) == 0;
+  ch->cr_pending = 1;
+  ch->cr_prev = NULL;
+  ch->cr_next = s->credit_pending;
+  if (s->credit_pending) s->credit_pending->cr_prev = ch;
+  s->credit_pending = ch;
+  if (wake && s->cbs.on_want_write) {
+    ENTER(s);
+    s->cbs.on_want_write(s, s->ud);
+    LEAVE(s);
+  }
+}
+
+void roam__flush_credit(roam_session *s) {
+  while (s->credit_pending && s->state != S_CLOSED) grant_now(s, s->credit_pending);
 }
 
 void roam__chan_activate(roam_session *s, chan *ch) {
@@ -110,7 +157,7 @@ void roam__chan_activate(roam_session *s, chan *ch) {
     ch->diag = roam_diag_channel_open(s->diag, ch->c->id, ch->id, ch->dir == ROAM_CHAN_SEND,
                                       ch->request_id);
   if (ch->peer_closed) { /* closed by the application before the Request left */
-    roam__chan_send_close(s, ch);
+    if (roam__chan_send_close(s, ch)) roam__fatal(s);
     return;
   }
   if (ch->dir == ROAM_CHAN_SEND && ch->blocked && ch->cbs && ch->cbs->on_writable) {
@@ -122,7 +169,15 @@ void roam__chan_activate(roam_session *s, chan *ch) {
 }
 
 int roam__chan_send_close(roam_session *s, chan *ch) {
-  emit_simple(s, ROAM_MSG_CLOSE, ch->c->id, ch->id, 0);
+  int rc = emit_simple(s, ROAM_MSG_CLOSE, ch->c->id, ch->id, 0);
+  if (rc) return rc; /* the channel stays */
+  roam__chan_end(s, ch, 0, 0);
+  return 0;
+}
+
+int roam__chan_send_reset(roam_session *s, chan *ch) {
+  int rc = emit_simple(s, ROAM_MSG_RESET, ch->c->id, ch->id, 0);
+  if (rc) return rc; /* the channel stays */
   roam__chan_end(s, ch, 0, 0);
   return 0;
 }
@@ -186,7 +241,6 @@ int roam_channel_send(roam_session *s, uint64_t conn_id, uint64_t channel_id, co
       roam__credit_blocked(s);
       return ROAM_ERR_WOULD_BLOCK;
     }
-    ch->send_credit -= len;
   }
   roam_msg m;
   memset(&m, 0, sizeof m);
@@ -195,7 +249,9 @@ int roam_channel_send(roam_session *s, uint64_t conn_id, uint64_t channel_id, co
   m.channel_id = channel_id;
   m.payload.ptr = value;
   m.payload.len = len;
-  return roam__emit(s, &m, NULL, 0);
+  rc = roam__emit(s, &m, NULL, 0);
+  if (rc == 0 && !(s->cfg.flags & ROAM_SESSION_SEND_WITHOUT_CREDIT)) ch->send_credit -= len;
+  return rc;
 }
 
 uint64_t roam_channel_credit(const roam_session *s, uint64_t conn_id, uint64_t channel_id) {
@@ -215,9 +271,9 @@ int roam_channel_close(roam_session *s, uint64_t conn_id, uint64_t channel_id) {
     ch->peer_closed = 1; /* sent when the Request leaves */
     return 0;
   }
-  roam__chan_send_close(s, ch);
+  rc = roam__chan_send_close(s, ch);
   roam__settle(s);
-  return 0;
+  return rc;
 }
 
 int roam_channel_reset(roam_session *s, uint64_t conn_id, uint64_t channel_id) {
@@ -233,10 +289,9 @@ int roam_channel_reset(roam_session *s, uint64_t conn_id, uint64_t channel_id) {
     }
     return 0;
   }
-  emit_simple(s, ROAM_MSG_RESET, conn_id, channel_id, 0);
-  roam__chan_end(s, ch, 0, 0);
+  rc = roam__chan_send_reset(s, ch);
   roam__settle(s);
-  return 0;
+  return rc;
 }
 
 int roam_channel_consume(roam_session *s, uint64_t conn_id, uint64_t channel_id, size_t n) {
@@ -255,7 +310,7 @@ static chan *incoming_chan(roam_session *s, const roam_msg *m, int strict_conn) 
   conn *c = roam__conn_get(s, m->conn_id);
   if (!c) {
     if (strict_conn)
-      roam__violation(s, "message.conn-id");
+      roam__unknown_conn(s, m);
     else
       roam__ignored(s, ROAM_IGNORE_UNKNOWN_CONN, m);
     return NULL;
@@ -265,7 +320,7 @@ static chan *incoming_chan(roam_session *s, const roam_msg *m, int strict_conn) 
     return NULL;
   }
   chan *ch = roam__chan_get(c, m->channel_id);
-  if (ch && ch->state == CH_PENDING && ch->request_id == 0) ch = NULL; /* not announced yet */
+  if (ch && ch->state == CH_PENDING) ch = NULL; /* not announced yet */
   if (!ch) {
     if (m->kind == ROAM_MSG_DATA && recently_closed(c, m->channel_id))
       roam__violation(s, "channeling.data-after-close");
@@ -290,6 +345,10 @@ void roam__handle_data(roam_session *s, const roam_msg *m) {
     roam__violation(s, "channeling.data-after-close");
     return;
   }
+  if (ch->peer_reset) {
+    roam__ignored(s, ROAM_IGNORE_LATE_CHANNEL, m);
+    return;
+  }
   if (ch->dir == ROAM_CHAN_SEND || ch->state == CH_PENDING) {
     roam__ignored(s, ROAM_IGNORE_WRONG_DIRECTION, m);
     return;
@@ -309,13 +368,16 @@ void roam__handle_data(roam_session *s, const roam_msg *m) {
         ch->buffered + len > (size_t)s->credit + s->cfg.overrun_buffer_cap) {
       roam__log(s, ROAM_LOG_WARN, "channel %llu overran its buffer cap; resetting it",
                 (unsigned long long)ch->id);
-      emit_simple(s, ROAM_MSG_RESET, ch->c->id, ch->id, 0);
+      if (emit_simple(s, ROAM_MSG_RESET, ch->c->id, ch->id, 0)) {
+        roam__fatal(s);
+        return;
+      }
       roam__chan_release(s, ch);
       return;
     }
     chan_buf *b = roam__malloc(&s->mem, sizeof *b + len);
     if (!b) {
-      roam__violation(s, "internal: out of memory");
+      roam__fatal(s);
       return;
     }
     b->next = NULL;
@@ -359,7 +421,10 @@ void roam__handle_close(roam_session *s, const roam_msg *m) {
     return;
   }
   if (ch->state == CH_UNBOUND) {
-    ch->peer_closed = 1; /* ends when bound, after its buffered values */
+    if (ch->peer_reset)
+      roam__ignored(s, ROAM_IGNORE_LATE_CHANNEL, m);
+    else
+      ch->peer_closed = 1; /* ends when bound, after its buffered values */
     return;
   }
   remember_closed(ch->c, ch->id);
@@ -369,13 +434,27 @@ void roam__handle_close(roam_session *s, const roam_msg *m) {
     roam__chan_end(s, ch, 1, 0);
 }
 
+static void drop_buffered(roam_session *s, chan *ch) {
+  while (ch->buf_head) {
+    chan_buf *b = ch->buf_head;
+    ch->buf_head = b->next;
+    roam__free(&s->mem, b);
+  }
+  ch->buf_tail = NULL;
+  ch->buffered = 0;
+}
+
 void roam__handle_reset(roam_session *s, const roam_msg *m) {
   chan *ch = incoming_chan(s, m, 0);
   if (!ch) return;
+  if (ch->state == CH_UNBOUND) {
+    /* Abandoned before the handler took it: it ends (CANCELLED) when bound. */
+    ch->peer_reset = 1;
+    drop_buffered(s, ch);
+    return;
+  }
   if (ch->state == CH_OPEN)
     roam__chan_end(s, ch, 1, ROAM_ERR_CANCELLED);
-  else if (ch->state == CH_PENDING)
-    ch->state = CH_DISCARD, ch->dir = 0;
   else
     roam__chan_release(s, ch);
 }

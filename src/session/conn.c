@@ -46,7 +46,8 @@ int roam_session_listen(roam_session *s, bool enable) {
 void roam__handle_connect(roam_session *s, const roam_msg *m) {
   if (check_md(s, m)) return;
   if (!s->listening || !s->cbs.on_connect) {
-    emit_conn_msg(s, ROAM_MSG_REJECT, m->request_id, 0, "not listening", NULL, 0);
+    if (emit_conn_msg(s, ROAM_MSG_REJECT, m->request_id, 0, "not listening", NULL, 0))
+      roam__fatal(s);
     return;
   }
   if (roam_u64map_get(&s->connects_in, m->request_id)) {
@@ -55,7 +56,8 @@ void roam__handle_connect(roam_session *s, const roam_msg *m) {
   }
   if ((uint64_t)s->conns.count - 1 + s->connects_in.count >= s->cfg.max_connections ||
       roam_u64map_put(&s->connects_in, &s->mem, m->request_id, (void *)1)) {
-    emit_conn_msg(s, ROAM_MSG_REJECT, m->request_id, 0, "too many connections", NULL, 0);
+    if (emit_conn_msg(s, ROAM_MSG_REJECT, m->request_id, 0, "too many connections", NULL, 0))
+      roam__fatal(s);
     return;
   }
   ENTER(s);
@@ -133,11 +135,43 @@ static void connect_done(roam_session *s, connect_op *op, int status, uint64_t c
   roam__free(&s->mem, op);
 }
 
+void roam__remember_local_close(roam_session *s, uint64_t conn_id) {
+  s->local_closed[s->local_closed_pos % RECENT_CLOSED] = conn_id;
+  s->local_closed_pos++;
+}
+
+void roam__unknown_conn(roam_session *s, const roam_msg *m) {
+  for (int i = 0; i < RECENT_CLOSED; i++)
+    if (m->conn_id != 0 && s->local_closed[i] == m->conn_id) {
+      roam__ignored(s, ROAM_IGNORE_UNKNOWN_CONN, m);
+      return;
+    }
+  roam__violation(s, "message.conn-id");
+}
+
+static int send_conn_goodbye(roam_session *s, uint64_t conn_id, const char *reason) {
+  roam_msg m;
+  memset(&m, 0, sizeof m);
+  m.kind = ROAM_MSG_GOODBYE;
+  m.conn_id = conn_id;
+  m.reason.ptr = (const uint8_t *)reason;
+  m.reason.len = strlen(reason);
+  return roam__emit(s, &m, NULL, 0);
+}
+
 void roam__handle_accept(roam_session *s, const roam_msg *m) {
   if (check_md(s, m)) return;
   connect_op *op = roam_u64map_get(&s->connects_out, m->request_id);
   if (!op) {
     roam__ignored(s, ROAM_IGNORE_STALE_CONNECT_REPLY, m);
+    /* A Connect of ours that timed out was accepted after all: the peer now
+     * has a connection we will never use. Close it, so that it does not
+     * wait on it (or send on it) for ever. */
+    if (m->request_id != 0 && m->request_id < s->next_connect_id && m->conn_id != 0 &&
+        !roam_u64map_get(&s->conns, m->conn_id)) {
+      if (send_conn_goodbye(s, m->conn_id, "connect timed out")) roam__fatal(s);
+      roam__remember_local_close(s, m->conn_id);
+    }
     return;
   }
   if (m->conn_id == 0 || roam_u64map_get(&s->conns, m->conn_id)) {
@@ -219,15 +253,10 @@ int roam_session_conn_close(roam_session *s, uint64_t conn_id, const char *reaso
   conn *c = roam__conn_get(s, conn_id);
   if (!c) return ROAM_ERR_NOT_FOUND;
   if (!reason) reason = "";
-  roam_msg m;
-  memset(&m, 0, sizeof m);
-  m.kind = ROAM_MSG_GOODBYE;
-  m.conn_id = conn_id;
-  m.reason.ptr = (const uint8_t *)reason;
-  m.reason.len = strlen(reason);
-  int rc = roam__emit(s, &m, NULL, 0);
+  int rc = send_conn_goodbye(s, conn_id, reason);
   if (rc) return rc;
   roam_bytes r = {(const uint8_t *)reason, strlen(reason)};
+  roam__remember_local_close(s, conn_id);
   conn_schedule_close(s, c, 0, r);
   roam__settle(s);
   return 0;

@@ -132,7 +132,7 @@ static void settle_channels(roam_session *s, roam_request *r) {
       }
       ch->buf_tail = NULL;
       ch->buffered = 0;
-      if (ch->peer_closed) {
+      if (ch->peer_closed || ch->peer_reset) {
         roam__chan_release(s, ch);
         continue;
       }
@@ -168,6 +168,7 @@ static int answer(roam_session *s, roam_request *r, uint8_t pre0, uint8_t pre1, 
   if (rc) return rc;
   r->done = 1;
   roam_u64map_del(&r->c->requests, r->request_id);
+  r->c = NULL; /* no longer reachable from the connection: do not keep it */
   s->stats.requests_answered++;
   if (r->diag) {
     roam_diag_request_end(s->diag, r->diag);
@@ -245,13 +246,13 @@ static void refuse(roam_session *s, const roam_msg *req, uint8_t variant) {
   uint8_t p[2] = {payload[0], variant};
   m.payload.ptr = p;
   m.payload.len = 2;
-  roam__emit(s, &m, NULL, 0);
+  if (roam__emit(s, &m, NULL, 0)) roam__fatal(s);
 }
 
 void roam__handle_request(roam_session *s, const roam_msg *m) {
   conn *c = roam__conn_get(s, m->conn_id);
   if (!c) {
-    roam__violation(s, "message.conn-id");
+    roam__unknown_conn(s, m);
     return;
   }
   if (m->payload.len > s->max_payload) {
@@ -411,9 +412,10 @@ int roam_request_bind_channel(roam_request *r, size_t index, int dir,
   int d = dir & 3;
   if (d != ROAM_CHAN_SEND && d != ROAM_CHAN_RECV) return ROAM_ERR_INVALID_ARG;
   roam_session *s = r->s;
+  if (r->done) return r->cancelled ? r->why : ROAM_ERR_STATE;
   if (s->state == S_CLOSED || !r->c || r->c->closing) return ROAM_ERR_CLOSED;
-  if (r->done) return ROAM_ERR_CANCELLED;
-  chan *ch = roam__chan_get(r->c, roam__req_chans(r)[index]);
+  conn *c = r->c;
+  chan *ch = roam__chan_get(c, roam__req_chans(r)[index]);
   if (!ch || ch->state != CH_UNBOUND) return ROAM_ERR_STATE;
   ch->dir = (uint8_t)d;
   ch->manual_credit = (dir & ROAM_CHAN_MANUAL_CREDIT) != 0;
@@ -423,6 +425,9 @@ int roam_request_bind_channel(roam_request *r, size_t index, int dir,
   if (s->diag)
     ch->diag = roam_diag_channel_open(s->diag, r->conn_id, ch->id, d == ROAM_CHAN_SEND,
                                       r->request_id);
+  uint64_t conn_id = r->conn_id, id = ch->id;
+  /* Callbacks below may answer (release) the request: keep the handle. */
+  r->pinned++;
   if (d == ROAM_CHAN_SEND) {
     while (ch->buf_head) { /* the caller sent Data on our output channel */
       chan_buf *b = ch->buf_head;
@@ -432,30 +437,40 @@ int roam_request_bind_channel(roam_request *r, size_t index, int dir,
     }
     ch->buf_tail = NULL;
     ch->buffered = 0;
-    return 0;
-  }
-  /* Deliver what arrived before binding, in order. */
-  uint64_t conn_id = r->conn_id, id = ch->id;
-  while ((ch = roam__chan_get(r->c, id)) != NULL && ch->buf_head) {
-    chan_buf *b = ch->buf_head;
-    ch->buf_head = b->next;
-    if (!ch->buf_head) ch->buf_tail = NULL;
-    ch->buffered -= b->len;
-    roam_bytes v = {(const uint8_t *)(b + 1), b->len};
-    int rc = 0;
-    if (ch->cbs && ch->cbs->on_data) {
-      ENTER(s);
-      rc = ch->cbs->on_data(s, conn_id, id, v, ch->ud);
-      LEAVE(s);
+    ch->peer_closed = 0; /* Close on our output channel: wrong direction */
+  } else {
+    /* Deliver what arrived before binding, in order. */
+    while ((ch = roam__chan_get(c, id)) != NULL && ch->state == CH_OPEN && ch->buf_head) {
+      chan_buf *b = ch->buf_head;
+      ch->buf_head = b->next;
+      if (!ch->buf_head) ch->buf_tail = NULL;
+      ch->buffered -= b->len;
+      roam_bytes v = {(const uint8_t *)(b + 1), b->len};
+      int rc = 0;
+      if (ch->cbs && ch->cbs->on_data) {
+        ENTER(s);
+        rc = ch->cbs->on_data(s, conn_id, id, v, ch->ud);
+        LEAVE(s);
+      }
+      roam__free(&s->mem, b);
+      if (rc < 0) {
+        roam__violation(s, "channeling.data.invalid");
+        break;
+      }
+      ch = roam__chan_get(c, id);
+      if (ch && ch->state == CH_OPEN && !ch->manual_credit && s->state != S_CLOSED)
+        roam_channel_consume(s, conn_id, id, v.len);
     }
-    roam__free(&s->mem, b);
-    if (rc < 0) {
-      roam__violation(s, "channeling.data.invalid");
-      return 0;
-    }
-    ch = roam__chan_get(r->c, id);
-    if (ch && !ch->manual_credit) roam_channel_consume(s, conn_id, id, v.len);
   }
-  if (ch && ch->peer_closed) roam__chan_end(s, ch, 1, 0);
+  ch = roam__chan_get(c, id);
+  if (ch && ch->state == CH_OPEN && s->state != S_CLOSED) {
+    if (ch->peer_reset)
+      roam__chan_end(s, ch, 1, ROAM_ERR_CANCELLED);
+    else if (ch->peer_closed)
+      roam__chan_end(s, ch, 1, 0);
+  }
+  r->pinned--;
+  maybe_free(s, r);
+  roam__settle(s);
   return 0;
 }

@@ -113,7 +113,8 @@ static uint8_t *out_reserve(roam_session *s, size_t n) {
 }
 
 static void out_commit(roam_session *s, size_t n, int kind) {
-  int was_empty = s->out_len == s->out_head;
+  /* (no wake-up while the output is being collected) */
+  int was_empty = s->out_len == s->out_head && !s->collecting;
   s->out_len += n;
   if (kind >= 0 && kind < ROAM_MSG_KIND_COUNT) s->stats.msgs_out[kind]++;
   if (was_empty && s->cbs.on_want_write) {
@@ -177,6 +178,11 @@ int roam__emit_raw(roam_session *s, const uint8_t *msg, size_t len) {
 }
 
 size_t roam_session_output(roam_session *s, const uint8_t **data) {
+  if (s->credit_pending) {
+    s->collecting = 1;
+    roam__flush_credit(s);
+    s->collecting = 0;
+  }
   *data = s->out + s->out_head;
   if (s->cfg.flags & ROAM_SESSION_MESSAGE_TRANSPORT) {
     /* Message mode hands out messages with roam_session_next_message. */
@@ -187,6 +193,18 @@ size_t roam_session_output(roam_session *s, const uint8_t **data) {
 
 void roam_session_consume(roam_session *s, size_t n) {
   size_t pending = s->out_len - s->out_head;
+  if (s->cfg.flags & ROAM_SESSION_MESSAGE_TRANSPORT) {
+    /* Whole messages only: n is the length of the message(s) released. */
+    size_t skip = 0;
+    while (n && pending - skip >= 4) {
+      uint32_t l32;
+      memcpy(&l32, s->out + s->out_head + skip, 4);
+      if (n < l32) break;
+      n -= l32;
+      skip += 4 + (size_t)l32;
+    }
+    n = skip;
+  }
   if (n > pending) n = pending;
   s->out_head += n;
   s->stats.bytes_out += n;
@@ -205,11 +223,15 @@ int roam_session_next_message(roam_session *s, roam_bytes *msg) {
   msg->ptr = NULL;
   msg->len = 0;
   if (!(s->cfg.flags & ROAM_SESSION_MESSAGE_TRANSPORT)) return ROAM_ERR_STATE;
+  if (s->credit_pending) {
+    s->collecting = 1;
+    roam__flush_credit(s);
+    s->collecting = 0;
+  }
   if (s->out_len - s->out_head < 4) return 0;
-  uint32_t l32;
+  uint32_t l32; /* the length prefix is private */
   memcpy(&l32, s->out + s->out_head, 4);
-  s->out_head += 4; /* the length prefix is private */
-  msg->ptr = s->out + s->out_head;
+  msg->ptr = s->out + s->out_head + 4;
   msg->len = l32;
   return 0;
 }
@@ -418,6 +440,14 @@ void roam__violation(roam_session *s, const char *rule) {
   link_close(s, ROAM_ERR_PROTOCOL, rule, strlen(rule));
 }
 
+void roam__fatal(roam_session *s) {
+  if (s->state == S_CLOSED) return;
+  static const char r[] = "internal error: out of memory";
+  roam__log(s, ROAM_LOG_ERROR, "out of memory; closing the link");
+  send_goodbye(s, 0, r);
+  link_close(s, ROAM_ERR_NOMEM, r, sizeof r - 1);
+}
+
 int roam_session_close_reason(roam_session *s, const char *reason) {
   if (!s) return ROAM_ERR_INVALID_ARG;
   if (s->state == S_CLOSED) return ROAM_ERR_CLOSED;
@@ -463,6 +493,11 @@ void roam_session_free(roam_session *s) {
     chan *ch = s->chan_free;
     s->chan_free = ch->next_free;
     roam__free(&s->mem, ch);
+  }
+  while (s->req_free) {
+    roam_request *r = s->req_free;
+    s->req_free = r->next;
+    roam__free(&s->mem, r);
   }
   if (s->diag) roam_diag_state_free(s->diag);
   roam_deframer_free(&s->deframer);
@@ -655,7 +690,9 @@ bool roam_session_is_done(const roam_session *s) {
 bool roam_session_want_read(const roam_session *s) {
   return s->state != S_CLOSED && roam__out_pending(s) <= s->cfg.output_high_water;
 }
-bool roam_session_want_write(const roam_session *s) { return s->out_len != s->out_head; }
+bool roam_session_want_write(const roam_session *s) {
+  return s->out_len != s->out_head || (s->credit_pending && s->state != S_CLOSED);
+}
 uint32_t roam_session_max_payload(const roam_session *s) { return s->max_payload; }
 uint32_t roam_session_initial_credit(const roam_session *s) { return s->credit; }
 

@@ -78,12 +78,16 @@ struct chan {
   uint8_t state;
   uint8_t manual_credit;
   uint8_t blocked;         /* a send returned WOULD_BLOCK */
-  uint8_t peer_closed;     /* unbound channel got Close while buffering */
+  uint8_t peer_closed;     /* unbound channel got Close while buffering; or
+                              pending channel closed by the application */
+  uint8_t peer_reset;      /* unbound channel got Reset */
   uint8_t incoming;        /* listed in a Request we received */
   chan_buf *buf_head, *buf_tail;
   size_t buffered;
   roam_diag_chan *diag;
   chan *next_free;
+  chan *cr_prev, *cr_next; /* on the session's list of pending grants */
+  uint8_t cr_pending;
 };
 
 struct roam_request {
@@ -190,6 +194,17 @@ struct roam_session {
   roam_u64map connects_in;  /* pending incoming connect ids (value = 1) */
   uint64_t next_connect_id;
 
+  /* Connections we closed (Goodbye sent) recently: the peer may not have seen
+   * the Goodbye yet, so its Request/Data/Close on them are ignored, not a
+   * violation. */
+  uint64_t local_closed[RECENT_CLOSED];
+  uint32_t local_closed_pos;
+
+  /* RECV channels whose consumed bytes are not granted back yet: granted
+   * when the output is next collected (see chan_consume in channel.c). */
+  chan *credit_pending;
+  int collecting; /* inside roam_session_output: no on_want_write */
+
   roam__theap timers;
   roam_request *held; /* request handles the application holds */
   call *call_free;
@@ -214,9 +229,17 @@ int roam__emit(roam_session *s, const roam_msg *m, const uint8_t *pre, size_t pr
 int roam__emit_raw(roam_session *s, const uint8_t *msg, size_t len);
 /* Protocol violation: Goodbye on connection 0 with the rule, close. */
 void roam__violation(roam_session *s, const char *rule);
+/* Out of memory where the application cannot be told (the session could no
+ * longer keep its promises): Goodbye if it fits, close with ROAM_ERR_NOMEM. */
+void roam__fatal(roam_session *s);
 void roam__settle(roam_session *s);
 conn *roam__conn_new(roam_session *s, uint64_t id);
 conn *roam__conn_get(const roam_session *s, uint64_t id); /* NULL if closing */
+/* A Request/Data/Close named a connection that is not live: a violation,
+ * unless we closed it ourselves recently (the peer's message crossed our
+ * Goodbye). */
+void roam__unknown_conn(roam_session *s, const roam_msg *m);
+void roam__remember_local_close(roam_session *s, uint64_t conn_id);
 void roam__conn_teardown(roam_session *s, conn *c, int err, roam_bytes reason);
 size_t roam__out_pending(const roam_session *s);
 #define ENTER(s) ((s)->depth++)
@@ -251,8 +274,13 @@ void roam__handle_data(roam_session *s, const roam_msg *m);
 void roam__handle_close(roam_session *s, const roam_msg *m);
 void roam__handle_reset(roam_session *s, const roam_msg *m);
 void roam__handle_credit(roam_session *s, const roam_msg *m);
+/* Send Close / Reset and forget the channel (no on_end); on failure (out of
+ * memory) nothing changes and the error is returned. */
 int roam__chan_send_close(roam_session *s, chan *ch);
+int roam__chan_send_reset(roam_session *s, chan *ch);
 void roam__chan_release(roam_session *s, chan *ch);
+/* Grant back every pending consumed byte (before the output is handed out). */
+void roam__flush_credit(roam_session *s);
 
 /* ---- conn.c ---- */
 void roam__handle_connect(roam_session *s, const roam_msg *m);

@@ -171,6 +171,20 @@ static void expect_goodbye(sp *p, const char *rule) {
   assert_int_equal(p->closed_calls, 1);
 }
 
+/* Nothing but credit granted back for the Data consumed (the session
+ * returns it when its output is collected). */
+static void expect_only_credit(sp *p, uint64_t channel, uint32_t bytes) {
+  roam_msg m;
+  uint32_t got = 0;
+  while (sp_next(p, &m)) {
+    assert_int_equal(m.kind, ROAM_MSG_CREDIT);
+    assert_int_equal(m.channel_id, channel);
+    got += m.credit;
+  }
+  assert_int_equal(got, bytes);
+  assert_false(roam_session_is_closed(p->s));
+}
+
 static void expect_nothing(sp *p) {
   roam_msg m;
   assert_int_equal(sp_next(p, &m), 0);
@@ -437,7 +451,7 @@ static void test_sum_channel(void **st) {
     uint8_t v = (uint8_t)(i * 2); /* zigzag */
     sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, &v, 1, 0);
   }
-  expect_nothing(p);
+  expect_only_credit(p, 1, 5);
   sp_chan_msg(p, ROAM_MSG_CLOSE, 0, 1, NULL, 0, 0);
   roam_msg m;
   assert_true(sp_next(p, &m));
@@ -458,7 +472,7 @@ static void test_channel_even_id_and_invalid_data(void **st) {
   uint8_t arg[] = {2};
   sp_request(p, 0, 1, M_SUM, arg, 1, &ch, 1);
   sp_chan_msg(p, ROAM_MSG_DATA, 0, 2, "\x04", 1, 0);
-  expect_nothing(p);
+  expect_only_credit(p, 2, 1);
   sp_chan_msg(p, ROAM_MSG_DATA, 0, 2, "\x80", 1, 0); /* truncated varint */
   expect_goodbye(p, "channeling.data.invalid");
   sp_free(p);
@@ -511,6 +525,7 @@ static void test_credit_granted_back(void **st) {
     assert_true(outstanding >= 2);
     sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
     outstanding -= 2;
+    if (i % 3 != 2) continue; /* the session's output is collected every 3 Data */
     roam_msg m;
     while (sp_next(p, &m)) {
       assert_int_equal(m.kind, ROAM_MSG_CREDIT);
@@ -522,6 +537,30 @@ static void test_credit_granted_back(void **st) {
   }
   assert_true(credits > 10);
   assert_true(credits < 200); /* hysteresis: no Credit per Data */
+  sp_free(p);
+}
+
+/* Regression: consumed bytes were held back while more than half the window
+ * was left, so a sender whose next value needed more than that waited for
+ * ever. They now go back when the output is next collected. */
+static void test_credit_no_stall_on_large_values(void **st) {
+  (void)st;
+  nsums = 0;
+  sp *p = ready_acceptor(1 << 20, 16);
+  uint64_t ch = 1;
+  sp_request(p, 0, 1, M_SUM, "\x01", 1, &ch, 1);
+  uint8_t small[1] = {2}; /* 1 byte: 15 left, more than half the window */
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, small, 1, 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m)); /* a sender needing 16 bytes waits for this */
+  assert_int_equal(m.kind, ROAM_MSG_CREDIT);
+  assert_int_equal(m.credit, 1);
+  expect_nothing(p);
+  /* the whole window again: 16 bytes in a row */
+  uint8_t v5[5] = {0xfe, 0xff, 0xff, 0xff, 0x0f}; /* the largest i32 */
+  for (int i = 0; i < 3; i++) sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v5, 5, 0);
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, small, 1, 0);
+  assert_false(roam_session_is_closed(p->s));
   sp_free(p);
 }
 
@@ -900,6 +939,284 @@ static void test_outgoing_connect(void **st) {
   sp_free(p);
 }
 
+/* ---- regressions found by the back-to-back and allocation-failure tests ---- */
+
+/* roam_session_free() left the pooled request handles allocated. */
+static void test_free_releases_everything(void **st) {
+  (void)st;
+  tmem t;
+  tmem_init(&t);
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  cfg.mem = &t.mem;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  roam_session_set_dispatcher(p->s, 0, g_disp);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  sp_request(p, 0, 1, M_ECHO, "\x01x", 2, NULL, 0);
+  held_req = NULL;
+  sp_request(p, 0, 2, M_SLOW, NULL, 0, NULL, 0);
+  assert_int_equal(roam_request_respond_ok(held_req, NULL, 0), 0);
+  sp_request(p, 0, 3, M_SLOW, NULL, 0, NULL, 0); /* still held at free */
+  assert_true(t.bytes > 0);
+  sp_free(p);
+  assert_int_equal(t.bytes, 0);
+  assert_int_equal(t.live, 0);
+}
+
+static int ends[8], nends, datas;
+static int rec_data(roam_session *s, uint64_t conn, uint64_t ch, roam_bytes v, void *ud) {
+  (void)s, (void)conn, (void)ch, (void)v, (void)ud;
+  datas++;
+  return 0;
+}
+static void rec_end(roam_session *s, uint64_t conn, uint64_t ch, int err, void *ud) {
+  (void)s, (void)conn, (void)ch, (void)ud;
+  ends[nends++] = err;
+}
+static const roam_channel_callbacks rec_cbs = {rec_data, rec_end, NULL};
+
+/* A queued call (not sent yet) that ended took its channels away without
+ * on_end. */
+static void test_queued_call_channels_end(void **st) {
+  (void)st;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_INITIATOR);
+  cfg.max_outgoing_calls = 1;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  nresults = nends = 0;
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, NULL, on_result, NULL, NULL), 0);
+  uint64_t ch, rid;
+  roam_call_opts o = {0};
+  for (int round = 0; round < 2; round++) {
+    assert_int_equal(roam_channel_alloc(p->s, 0, ROAM_CHAN_RECV, &rec_cbs, NULL, &ch), 0);
+    o.channels = &ch;
+    o.channel_count = 1;
+    o.timeout_ms = round == 1 ? 10 : 0;
+    assert_int_equal(roam_call(p->s, 5, NULL, 0, &o, on_result, NULL, &rid), 0); /* queued */
+    if (round == 0)
+      assert_int_equal(roam_call_cancel(p->s, 0, rid), 0);
+    else
+      roam_session_tick(p->s, 10);
+    assert_int_equal(nresults, round + 1);
+    assert_int_equal(results[round], round == 0 ? ROAM_ERR_CANCELLED : ROAM_ERR_TIMEOUT);
+    assert_int_equal(nends, round + 1);
+    assert_int_equal(ends[round], ROAM_ERR_CANCELLED);
+  }
+  /* ... and when the link closes */
+  assert_int_equal(roam_channel_alloc(p->s, 0, ROAM_CHAN_RECV, &rec_cbs, NULL, &ch), 0);
+  o.timeout_ms = 0;
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, &o, on_result, NULL, &rid), 0);
+  roam_session_eof(p->s);
+  assert_int_equal(nends, 3);
+  assert_int_equal(ends[2], ROAM_ERR_CLOSED);
+  sp_free(p);
+}
+
+/* A channel reset by the application while its call was queued: the
+ * Request later named it but no Reset followed, and the peer's Data on it
+ * drew Goodbye flow.channel.credit-overrun. */
+static void test_reset_channel_of_queued_call(void **st) {
+  (void)st;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_INITIATOR);
+  cfg.max_outgoing_calls = 1;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  sp_handshake(p, 1 << 20, 16);
+  nresults = nends = datas = 0;
+  uint64_t ch, rid;
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, NULL, on_result, NULL, NULL), 0);
+  assert_int_equal(roam_channel_alloc(p->s, 0, ROAM_CHAN_RECV, &rec_cbs, NULL, &ch), 0);
+  roam_call_opts o = {0};
+  o.channels = &ch;
+  o.channel_count = 1;
+  assert_int_equal(roam_call(p->s, 5, NULL, 0, &o, on_result, NULL, &rid), 0);
+  assert_int_equal(roam_channel_reset(p->s, 0, ch), 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m)); /* Request 1 */
+  assert_int_equal(sp_next(p, &m), 0);
+  roam_msg r = sp_msg(ROAM_MSG_RESPONSE, 0);
+  r.request_id = 1;
+  r.payload.ptr = (const uint8_t *)"\x00";
+  r.payload.len = 1;
+  sp_send(p, &r);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_REQUEST);
+  assert_int_equal(m.request_id, rid);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_RESET);
+  assert_int_equal(m.channel_id, ch);
+  /* Data that crossed the Reset: ignored */
+  uint8_t v[16] = {0};
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, ch, v, sizeof v, 0);
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, ch, v, sizeof v, 0);
+  expect_nothing(p);
+  assert_int_equal(datas, 0);
+  assert_int_equal(nends, 0); /* the application ended it itself */
+  sp_free(p);
+}
+
+/* An Accept that arrived after our Connect timed out was ignored, leaving
+ * the peer with a connection it went on using: its Requests on it drew
+ * Goodbye message.conn-id. Now the connection is closed at once. */
+static void test_stale_accept_closed(void **st) {
+  (void)st;
+  sp *p = sp_new(ROAM_ROLE_INITIATOR);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  connect_status = 99;
+  assert_int_equal(roam_session_connect(p->s, NULL, 0, 100, on_connected, NULL), 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_CONNECT);
+  roam_session_tick(p->s, 100);
+  assert_int_equal(connect_status, ROAM_ERR_TIMEOUT);
+  roam_msg a = sp_msg(ROAM_MSG_ACCEPT, 3);
+  a.request_id = m.request_id;
+  sp_send(p, &a);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_GOODBYE);
+  assert_int_equal(m.conn_id, 3);
+  /* what the peer sent before it saw the Goodbye is ignored */
+  sp_request(p, 3, 1, M_ECHO, NULL, 0, NULL, 0);
+  sp_chan_msg(p, ROAM_MSG_CLOSE, 3, 1, NULL, 0, 0);
+  expect_nothing(p);
+  /* an Accept for a Connect we never sent is still just ignored */
+  a.request_id = 77;
+  a.conn_id = 4;
+  sp_send(p, &a);
+  expect_nothing(p);
+  sp_free(p);
+}
+
+/* A Request (or Data/Close) that crossed our Goodbye on a virtual
+ * connection drew Goodbye message.conn-id on the link. */
+static void test_request_crossing_our_goodbye(void **st) {
+  (void)st;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  roam_session_callbacks cbs = {0};
+  cbs.on_connect = on_connect_accept;
+  sp *p = sp_new_cfg(&cfg, &cbs);
+  roam_session_listen(p->s, true);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  roam_msg m = sp_msg(ROAM_MSG_CONNECT, 0);
+  m.request_id = 1;
+  sp_send(p, &m);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_ACCEPT);
+  assert_int_equal(roam_session_conn_close(p->s, accepted_conn, "bye"), 0);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_GOODBYE);
+  uint64_t ch = 1;
+  sp_request(p, accepted_conn, 1, M_SUM, "\x01", 1, &ch, 1);
+  sp_chan_msg(p, ROAM_MSG_DATA, accepted_conn, 1, "\x02", 1, 0);
+  sp_chan_msg(p, ROAM_MSG_CLOSE, accepted_conn, 1, NULL, 0, 0);
+  expect_nothing(p);
+  roam_session_stats stats;
+  roam_session_get_stats(p->s, &stats);
+  assert_int_equal(stats.ignored[ROAM_IGNORE_UNKNOWN_CONN], 3);
+  /* a connection that never existed is still a violation */
+  sp_request(p, 9, 1, M_ECHO, NULL, 0, NULL, 0);
+  expect_goodbye(p, "message.conn-id");
+  sp_free(p);
+}
+
+/* The caller reset its Tx before the handler bound it: bind failed with
+ * ROAM_ERR_STATE. Now it binds, and the channel ends (CANCELLED) at once. */
+static roam_request *late_req;
+static void h_late(roam_session *s, roam_request *r, void *ud) {
+  (void)s, (void)ud;
+  late_req = r;
+}
+static void test_reset_before_bind(void **st) {
+  (void)st;
+  roam_dispatcher *d = roam_dispatcher_new(NULL);
+  roam_dispatcher_add(d, 0x42, h_late, NULL);
+  sp *p = sp_new(ROAM_ROLE_ACCEPTOR);
+  roam_session_set_dispatcher(p->s, 0, d);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  uint64_t ch = 1;
+  late_req = NULL;
+  sp_request(p, 0, 1, 0x42, NULL, 0, &ch, 1);
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, "\x02", 1, 0);
+  sp_chan_msg(p, ROAM_MSG_RESET, 0, 1, NULL, 0, 0);
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, "\x02", 1, 0); /* late: ignored */
+  assert_non_null(late_req);
+  nends = datas = 0;
+  assert_int_equal(roam_request_bind_channel(late_req, 0, ROAM_CHAN_RECV, &rec_cbs, NULL), 0);
+  assert_int_equal(datas, 0); /* what was buffered went with the Reset */
+  assert_int_equal(nends, 1);
+  assert_int_equal(ends[0], ROAM_ERR_CANCELLED);
+  assert_int_equal(roam_request_respond_ok(late_req, NULL, 0), 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_RESPONSE);
+  expect_nothing(p);
+  sp_free(p);
+  roam_dispatcher_free(d);
+}
+
+/* A handle answered by the session (Cancel) kept a pointer to its
+ * connection; once the connection was gone, roam_request_bind_channel()
+ * read freed memory. */
+static void test_bind_after_cancel_and_goodbye(void **st) {
+  (void)st;
+  roam_dispatcher *d = roam_dispatcher_new(NULL);
+  roam_dispatcher_add(d, 0x42, h_late, NULL);
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  roam_session_callbacks cbs = {0};
+  cbs.on_connect = on_connect_accept;
+  sp *p = sp_new_cfg(&cfg, &cbs);
+  roam_session_listen(p->s, true);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  roam_msg m = sp_msg(ROAM_MSG_CONNECT, 0);
+  m.request_id = 1;
+  sp_send(p, &m);
+  sp_next(p, &m);
+  roam_session_set_dispatcher(p->s, accepted_conn, d);
+  uint64_t ch = 1;
+  late_req = NULL;
+  sp_request(p, accepted_conn, 1, 0x42, NULL, 0, &ch, 1);
+  assert_non_null(late_req);
+  roam_msg c = sp_msg(ROAM_MSG_CANCEL, accepted_conn);
+  c.request_id = 1;
+  sp_send(p, &c);
+  roam_msg g = sp_msg(ROAM_MSG_GOODBYE, accepted_conn);
+  sp_send(p, &g);
+  assert_false(roam_session_conn_exists(p->s, accepted_conn));
+  assert_int_equal(roam_request_bind_channel(late_req, 0, ROAM_CHAN_RECV, &rec_cbs, NULL),
+                   ROAM_ERR_CANCELLED);
+  assert_int_equal(roam_request_respond_ok(late_req, NULL, 0), ROAM_ERR_CANCELLED);
+  sp_free(p);
+  roam_dispatcher_free(d);
+}
+
+/* Message transports: roam_session_next_message() consumed the length
+ * prefix, so asking again before consume() returned garbage. */
+static void test_next_message_idempotent(void **st) {
+  (void)st;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_INITIATOR);
+  cfg.flags |= ROAM_SESSION_MESSAGE_TRANSPORT;
+  roam_session *s;
+  assert_int_equal(roam_session_new(&s, &cfg, NULL, NULL), 0);
+  roam_bytes a, b;
+  assert_int_equal(roam_session_next_message(s, &a), 0);
+  assert_int_equal(roam_session_next_message(s, &b), 0);
+  assert_true(a.len > 0);
+  assert_ptr_equal(a.ptr, b.ptr);
+  assert_int_equal(a.len, b.len);
+  roam_msg m;
+  assert_int_equal(roam_msg_decode(&m, a.ptr, a.len), 0);
+  assert_int_equal(m.kind, ROAM_MSG_HELLO);
+  roam_session_consume(s, a.len);
+  assert_int_equal(roam_session_next_message(s, &b), 0);
+  assert_int_equal(b.len, 0);
+  assert_false(roam_session_want_write(s));
+  roam_session_free(s);
+}
+
 static void test_graceful_close(void **st) {
   (void)st;
   sp *p = ready_acceptor(1 << 20, 1 << 16);
@@ -979,6 +1296,7 @@ int main(void) {
       cmocka_unit_test(test_unknown_channel_each_kind),
       cmocka_unit_test(test_credit_overrun),
       cmocka_unit_test(test_credit_granted_back),
+      cmocka_unit_test(test_credit_no_stall_on_large_values),
       cmocka_unit_test(test_generate_respects_credit),
       cmocka_unit_test(test_reset_and_late_messages),
       cmocka_unit_test(test_incoming_cancel),
@@ -992,6 +1310,14 @@ int main(void) {
       cmocka_unit_test(test_connect_reject_when_not_listening),
       cmocka_unit_test(test_virtual_connection),
       cmocka_unit_test(test_outgoing_connect),
+      cmocka_unit_test(test_free_releases_everything),
+      cmocka_unit_test(test_queued_call_channels_end),
+      cmocka_unit_test(test_reset_channel_of_queued_call),
+      cmocka_unit_test(test_stale_accept_closed),
+      cmocka_unit_test(test_request_crossing_our_goodbye),
+      cmocka_unit_test(test_reset_before_bind),
+      cmocka_unit_test(test_bind_after_cancel_and_goodbye),
+      cmocka_unit_test(test_next_message_idempotent),
       cmocka_unit_test(test_graceful_close),
       cmocka_unit_test(test_split_input_every_byte),
       cmocka_unit_test(test_idle_memory),
