@@ -13,7 +13,9 @@
  *   idle       10 000 idle links on one server process: server VmRSS per
  *              link.
  * Each figure is the median of 5 runs (--runs N). Usage:
- *   bench_runtime [--runs N] [--quick] [rtt|pipelined|stream|idle ...]
+ *   bench_runtime [--runs N] [--quick] [--diag] [rtt|pipelined|stream|idle ...]
+ * --diag keeps the sessions' diagnostic records (roam_diag) switched on; by
+ * default the benchmark switches them off (ROAM_SESSION_NO_DIAGNOSTICS).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -39,6 +41,7 @@
 
 static int g_runs = 5;
 static bool g_quick = false;
+static bool g_diag = false; /* --diag: sessions keep diagnostic records (off by default here) */
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -163,7 +166,7 @@ static pid_t roam_server_proc(const char *addr, char *out, size_t cap) {
     roam_server_options so;
     roam_server_options_init(&so);
     so.link.session.initial_channel_credit = 1u << 20;
-    so.link.session.flags |= ROAM_SESSION_NO_DIAGNOSTICS;
+    if (!g_diag) so.link.session.flags |= ROAM_SESSION_NO_DIAGNOSTICS;
     roam_server *srv;
     roam_server_new(loop, &so, &srv);
     roam_server_handle(srv, M_ECHO, h_echo, NULL);
@@ -336,9 +339,16 @@ static void pct(uint64_t *ns, int n, double *med_us, double *p99_us) {
   *p99_us = (double)ns[(size_t)((double)n * 0.99)] / 1000.0;
 }
 
+static roam_client_options *client_opts(void) {
+  static roam_client_options co;
+  roam_client_options_init(&co);
+  if (!g_diag) co.link.session.flags |= ROAM_SESSION_NO_DIAGNOSTICS;
+  return &co;
+}
+
 static void rtt_roam(const char *addr, int iters, double *med, double *p99) {
   roam_client *c;
-  if (roam_client_connect(&c, addr, NULL, 5000) != 0) {
+  if (roam_client_connect(&c, addr, client_opts(), 5000) != 0) {
     *med = *p99 = -1;
     return;
   }
@@ -436,7 +446,7 @@ static bool pl_done(void *ud) {
 
 static double pipe_roam(const char *addr, long total, int inflight) {
   roam_client *c;
-  if (roam_client_connect(&c, addr, NULL, 5000) != 0) return -1;
+  if (roam_client_connect(&c, addr, client_opts(), 5000) != 0) return -1;
   pl p = {c, 0, 0, total, 0};
   uint64_t t0 = now_ns();
   for (int i = 0; i < inflight; i++) pl_send(&p);
@@ -510,7 +520,7 @@ static double stream_roam(const char *addr, uint64_t bytes) {
   roam_client_options co;
   roam_client_options_init(&co);
   co.link.session.initial_channel_credit = 1u << 20; /* a 64 KiB value needs more */
-  co.link.session.flags |= ROAM_SESSION_NO_DIAGNOSTICS;
+  if (!g_diag) co.link.session.flags |= ROAM_SESSION_NO_DIAGNOSTICS;
   roam_client *c;
   if (roam_client_connect(&c, addr, &co, 5000) != 0) return -1;
   static uint8_t val[CHUNK + 8];
@@ -672,6 +682,8 @@ int main(int argc, char **argv) {
       g_runs = atoi(argv[++i]);
     else if (strcmp(argv[i], "--quick") == 0)
       g_quick = true;
+    else if (strcmp(argv[i], "--diag") == 0)
+      g_diag = true;
     else if (nw < 8)
       which[nw++] = argv[i];
   }
