@@ -168,6 +168,7 @@ static void run_session(const bu_opts *o) {
       }
     }
   }
+  if (c.got < c.done * g_size) bu_fail("nghttp2 response bodies missing", (int)c.got);
   nghttp2_session_del(c.s);
   nghttp2_session_del(srv);
 }
@@ -263,6 +264,7 @@ static void run_socketpair(const bu_opts *o, bool pipelined) {
     }
   }
   client_pump(&c, fd, 0);
+  if (c.got != c.done * g_size) bu_fail("nghttp2 response bodies missing", (int)c.got);
   bu_samples_free(&smp);
   nghttp2_session_del(c.s);
   close(fd);

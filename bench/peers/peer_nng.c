@@ -188,6 +188,7 @@ static void caller_cb(void *arg) {
     return;
   }
   nng_msg *m = nng_aio_get_msg(c->aio);
+  if (nng_msg_len(m) != c->size) bu_fail("nng echo length", (int)nng_msg_len(m));
   atomic_fetch_add_explicit(&g_done, 1, memory_order_relaxed);
   if (atomic_load_explicit(&g_stop, memory_order_relaxed)) {
     nng_msg_free(m);
