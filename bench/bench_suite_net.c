@@ -208,6 +208,7 @@ typedef struct pipe_state {
 static void pipe_cb(roam_client *c, const roam_call_result *res, void *ud) {
   pipe_state *p = ud;
   if (res->status != 0) bu_fail("pipelined call", res->status);
+  if (res->value.len != p->len) bu_fail("echo length", (int)res->value.len);
   p->done++;
   p->inflight--;
   if (!p->stop) {
@@ -339,6 +340,7 @@ static void many_call_cb(roam_session *s, const roam_call_result *res, void *ud)
     if (g_many.stop) return;
     bu_fail("active call", res->status);
   }
+  if (res->value.len != g_many.len) bu_fail("echo length", (int)res->value.len);
   g_many.done++;
   if (!g_many.stop) many_call(s);
 }
