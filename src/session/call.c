@@ -207,6 +207,11 @@ int roam_call(roam_session *s, uint64_t method_id, const void *payload, size_t l
     rc = ROAM_ERR_LIMIT;
     goto release;
   }
+  /* Room for the deadline first: once the Request is out, nothing may fail. */
+  if (opts->timeout_ms && roam__theap_reserve(&s->timers, &s->mem)) {
+    rc = ROAM_ERR_NOMEM;
+    goto release;
+  }
   call *k = call_alloc(s);
   if (!k) {
     rc = ROAM_ERR_NOMEM;
@@ -257,7 +262,7 @@ int roam_call(roam_session *s, uint64_t method_id, const void *payload, size_t l
   }
   if (opts->timeout_ms) {
     k->timer.kind = TK_CALL_DEADLINE;
-    roam__theap_add(&s->timers, &s->mem, &k->timer, s->now + opts->timeout_ms);
+    (void)roam__theap_add(&s->timers, &s->mem, &k->timer, s->now + opts->timeout_ms);
   }
   if (s->diag) k->diag = roam_diag_request_begin(s->diag, c->id, k->request_id, method_id, 1);
   s->stats.calls_started++;
@@ -328,11 +333,13 @@ int roam_call_cancel(roam_session *s, uint64_t conn_id, uint64_t request_id) {
     return 0;
   }
   if (k->cancelled) return 0;
-  int rc = send_cancel(s, k);
+  /* Room for the grace timer first, so that the call cannot wait for ever. */
+  int rc = roam__tmr_armed(&k->timer) ? 0 : roam__theap_reserve(&s->timers, &s->mem);
+  if (rc == 0) rc = send_cancel(s, k);
   if (rc) return rc;
   k->cancelled = 1;
   k->timer.kind = TK_CANCEL_GRACE;
-  roam__theap_add(&s->timers, &s->mem, &k->timer, s->now + s->cfg.cancel_grace_ms);
+  (void)roam__theap_add(&s->timers, &s->mem, &k->timer, s->now + s->cfg.cancel_grace_ms);
   return 0;
 }
 

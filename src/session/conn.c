@@ -106,6 +106,7 @@ int roam_session_connect(roam_session *s, const roam_meta_entry *md, size_t md_c
   if (!s || !cb || (!md && md_count)) return ROAM_ERR_INVALID_ARG;
   if (s->state == S_CLOSED) return ROAM_ERR_CLOSED;
   if (s->state != S_READY) return ROAM_ERR_STATE;
+  if (timeout_ms && roam__theap_reserve(&s->timers, &s->mem)) return ROAM_ERR_NOMEM;
   connect_op *op = roam__calloc(&s->mem, sizeof *op);
   if (!op) return ROAM_ERR_NOMEM;
   op->request_id = s->next_connect_id;
@@ -122,7 +123,7 @@ int roam_session_connect(roam_session *s, const roam_meta_entry *md, size_t md_c
     return rc;
   }
   s->next_connect_id++; /* a Connect that timed out keeps its id used */
-  if (timeout_ms) roam__theap_add(&s->timers, &s->mem, &op->timer, s->now + timeout_ms);
+  if (timeout_ms) (void)roam__theap_add(&s->timers, &s->mem, &op->timer, s->now + timeout_ms);
   return 0;
 }
 
@@ -181,6 +182,9 @@ void roam__handle_accept(roam_session *s, const roam_msg *m) {
   roam_u64map_del(&s->connects_out, m->request_id);
   roam_bytes none = {NULL, 0};
   if (!roam__conn_new(s, m->conn_id)) {
+    /* The peer has the connection now: close it again. */
+    if (send_conn_goodbye(s, m->conn_id, "internal error: out of memory")) roam__fatal(s);
+    roam__remember_local_close(s, m->conn_id);
     connect_done(s, op, ROAM_ERR_NOMEM, 0, none, NULL);
     return;
   }

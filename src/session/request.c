@@ -160,11 +160,17 @@ static int answer(roam_session *s, roam_request *r, uint8_t pre0, uint8_t pre1, 
     if (roam_metadata_check_limits(&m.metadata)) return ROAM_ERR_METADATA_LIMIT;
   }
   if ((size_t)npre + len > s->max_payload) return ROAM_ERR_PAYLOAD_TOO_LARGE;
+  /* Room for the Close (or Credit) of every channel and the Response first:
+   * they go out together or not at all. */
+  m.payload.len = (size_t)npre + len;
+  size_t need = roam_cobs_max_encoded(roam_msg_encoded_size(&m)) + 8 + (size_t)r->nchan * 40;
+  int rc = roam__out_ensure(s, need);
+  if (rc) return rc;
   settle_channels(s, r);
   uint8_t pre[2] = {pre0, pre1};
   m.payload.ptr = val;
   m.payload.len = len;
-  int rc = roam__emit(s, &m, pre, (size_t)npre);
+  rc = roam__emit(s, &m, pre, (size_t)npre);
   if (rc) return rc;
   r->done = 1;
   roam_u64map_del(&r->c->requests, r->request_id);
@@ -286,6 +292,7 @@ void roam__handle_request(roam_session *s, const roam_msg *m) {
   int over = c->requests.count >= s->cfg.max_incoming_calls ||
              (uint64_t)c->chans.count + nchan > s->cfg.max_channels || nchan > UINT16_MAX;
   roam_request *r = over ? NULL : request_alloc(s);
+  if (r) r->nchan = (uint16_t)nchan; /* (before roam__req_chans) */
   if (r && nchan > CALL_INLINE_CHANS) {
     r->chan_heap = roam__malloc(&s->mem, nchan * sizeof(uint64_t));
     if (!r->chan_heap) {
@@ -301,8 +308,48 @@ void roam__handle_request(roam_session *s, const roam_msg *m) {
     if (id > c->max_chan_id) c->max_chan_id = id; /* the id is used either way */
     if (r) ((uint64_t *)roam__req_chans(r))[i] = id;
   }
+  if (r && roam_u64map_put(&c->requests, &s->mem, m->request_id, r)) {
+    roam__free(&s->mem, r->chan_heap);
+    r->chan_heap = NULL;
+    r->next = s->req_free;
+    s->req_free = r;
+    r = NULL;
+  }
+  if (r) {
+    /* The channels, all or none. */
+    const uint64_t *ids = roam__req_chans(r);
+    size_t made = 0;
+    int dup = 0;
+    for (; made < nchan; made++) {
+      if (roam__chan_get(c, ids[made])) { /* listed twice */
+        dup = 1;
+        break;
+      }
+      chan *ch = roam__chan_new(s, c, ids[made]);
+      if (!ch) break;
+      ch->state = CH_UNBOUND;
+      ch->incoming = 1;
+      ch->request_id = m->request_id;
+      ch->recv_remaining = s->credit;
+      ch->send_credit = s->credit;
+    }
+    if (made < nchan) {
+      while (made--) roam__chan_release(s, roam__chan_get(c, ids[made]));
+      roam_u64map_del(&c->requests, m->request_id);
+      roam__free(&s->mem, r->chan_heap);
+      r->chan_heap = NULL;
+      r->next = s->req_free;
+      s->req_free = r;
+      if (dup) {
+        roam__violation(s, "channeling.id.uniqueness");
+        return;
+      }
+      r = NULL;
+    }
+  }
   if (!r) {
-    /* Refused, the only refusal this wire version has: Err(Cancelled). */
+    /* Refused (limits, or out of memory), the only refusal this wire
+     * version has: Err(Cancelled). */
     roam__ignored(s, ROAM_IGNORE_REFUSED_CALL, m);
     refuse(s, m, 3);
     return;
@@ -313,26 +360,9 @@ void roam__handle_request(roam_session *s, const roam_msg *m) {
   r->request_id = m->request_id;
   r->method_id = m->method_id;
   r->nchan = (uint16_t)nchan;
-  if (roam_u64map_put(&c->requests, &s->mem, r->request_id, r)) {
-    roam__free(&s->mem, r->chan_heap);
-    r->next = s->req_free;
-    s->req_free = r;
-    refuse(s, m, 3);
-    return;
-  }
   r->next = s->held;
   if (s->held) s->held->prev = r;
   s->held = r;
-  const uint64_t *ids = roam__req_chans(r);
-  for (uint16_t i = 0; i < r->nchan; i++) {
-    chan *ch = roam__chan_new(s, c, ids[i]);
-    if (!ch) continue; /* out of memory: Data on it will be ignored */
-    ch->state = CH_UNBOUND;
-    ch->incoming = 1;
-    ch->request_id = r->request_id;
-    ch->recv_remaining = s->credit;
-    ch->send_credit = s->credit;
-  }
   if (s->diag) r->diag = roam_diag_request_begin(s->diag, c->id, r->request_id, r->method_id, 0);
 
   const roam_dispatcher *disp = c->disp;
@@ -340,7 +370,10 @@ void roam__handle_request(roam_session *s, const roam_msg *m) {
   roam_handler_fn fn = e ? e->fn : disp ? disp->fallback : NULL;
   void *hud = e ? e->ud : disp ? disp->fallback_ud : NULL;
   if (!fn) {
-    roam_request_respond_error(r, ROAM_ERR_REMOTE_UNKNOWN_METHOD);
+    if (roam_request_respond_error(r, ROAM_ERR_REMOTE_UNKNOWN_METHOD) == ROAM_ERR_NOMEM) {
+      roam__fatal(s);
+      r->released = 1; /* freed when the teardown orphans it */
+    }
     return;
   }
   r->payload = m->payload;
@@ -375,6 +408,8 @@ void roam__handle_cancel(roam_session *s, const roam_msg *m) {
     if (answer(s, r, 1, 3, 2, NULL, 0, NULL, 0) == 0) {
       r->cancelled = 1;
       r->why = ROAM_ERR_CANCELLED;
+    } else {
+      roam__fatal(s);
     }
   }
   r->pinned--;

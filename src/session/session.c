@@ -89,6 +89,14 @@ static void spy(roam_session *s, const char *dir, const roam_msg *m) {
 size_t roam__out_pending(const roam_session *s) { return s->out_len - s->out_head; }
 
 /* Make room for n more bytes at the end of the output; returns where. */
+static uint8_t *out_reserve(roam_session *s, size_t n);
+int roam__out_ensure(roam_session *s, size_t n) {
+  if (!out_reserve(s, n)) return ROAM_ERR_NOMEM;
+  /* headers are encoded in the scratch encoder first */
+  if (!roam_enc_reserve(&s->scratch, n < 256 ? n : 256)) return ROAM_ERR_NOMEM;
+  return 0;
+}
+
 static uint8_t *out_reserve(roam_session *s, size_t n) {
   if (s->out_cap - s->out_len >= n) return s->out + s->out_len;
   size_t pending = s->out_len - s->out_head;
@@ -183,7 +191,7 @@ size_t roam_session_output(roam_session *s, const uint8_t **data) {
     roam__flush_credit(s);
     s->collecting = 0;
   }
-  *data = s->out + s->out_head;
+  *data = s->out ? s->out + s->out_head : NULL; /* (no arithmetic on NULL) */
   if (s->cfg.flags & ROAM_SESSION_MESSAGE_TRANSPORT) {
     /* Message mode hands out messages with roam_session_next_message. */
     return 0;
@@ -591,8 +599,11 @@ int roam_session_recv(roam_session *s, const uint8_t *data, size_t len, size_t *
     off += used;
     if (rc == 0) break;
     if (rc < 0) {
-      roam__violation(s, rc == ROAM_ERR_FRAME_TOO_LARGE ? RULE_PAYLOAD_LIMIT
-                                                        : "message.decode-error");
+      if (rc == ROAM_ERR_NOMEM)
+        roam__fatal(s);
+      else
+        roam__violation(s, rc == ROAM_ERR_FRAME_TOO_LARGE ? RULE_PAYLOAD_LIMIT
+                                                          : "message.decode-error");
       break;
     }
     handle_frame(s, frame.ptr, frame.len);

@@ -225,6 +225,9 @@ void roam__log(roam_session *s, roam_log_level lvl, const char *fmt, ...)
 void roam__ignored(roam_session *s, int kind, const roam_msg *m);
 /* Queue a message; payload = pre ‖ m->payload. */
 int roam__emit(roam_session *s, const roam_msg *m, const uint8_t *pre, size_t pre_len);
+/* Make sure that messages of n bytes in all (before framing) can be queued
+ * without allocating: several emits that must go out together. */
+int roam__out_ensure(roam_session *s, size_t n);
 /* Queue an already-encoded message. */
 int roam__emit_raw(roam_session *s, const uint8_t *msg, size_t len);
 /* Protocol violation: Goodbye on connection 0 with the rule, close. */

@@ -40,16 +40,22 @@ void roam__theap_free(roam__theap *h, const roam_mem *mem) {
   h->count = h->cap = 0;
 }
 
+int roam__theap_reserve(roam__theap *h, const roam_mem *mem) {
+  if (h->count < h->cap) return 0;
+  uint32_t ncap = h->cap ? h->cap * 2 : 16;
+  if (ncap < h->cap) return ROAM_ERR_NOMEM;
+  roam__tmr **n = roam__realloc(mem, h->items, (size_t)ncap * sizeof *n);
+  if (!n) return ROAM_ERR_NOMEM;
+  h->items = n;
+  h->cap = ncap;
+  return 0;
+}
+
 int roam__theap_add(roam__theap *h, const roam_mem *mem, roam__tmr *t,
                         uint64_t deadline) {
   if (roam__tmr_armed(t)) roam__theap_remove(h, t);
-  if (h->count == h->cap) {
-    uint32_t ncap = h->cap ? h->cap * 2 : 16;
-    roam__tmr **n = roam__realloc(mem, h->items, (size_t)ncap * sizeof *n);
-    if (!n) return ROAM_ERR_NOMEM;
-    h->items = n;
-    h->cap = ncap;
-  }
+  int rc = roam__theap_reserve(h, mem);
+  if (rc) return rc;
   t->deadline = deadline;
   place(h, h->count++, t);
   sift_up(h, t->index);

@@ -30,6 +30,8 @@ static inline void roam__tmr_init(roam__tmr *t, uint8_t kind) {
 static inline int roam__tmr_armed(const roam__tmr *t) { return t->index != ROAM__TMR_IDLE; }
 
 void roam__theap_free(roam__theap *h, const roam_mem *mem);
+/* Make room for one more armed timer, so that the next add cannot fail. */
+int roam__theap_reserve(roam__theap *h, const roam_mem *mem);
 int roam__theap_add(roam__theap *h, const roam_mem *mem, roam__tmr *t, uint64_t deadline);
 void roam__theap_remove(roam__theap *h, roam__tmr *t);
 static inline roam__tmr *roam__theap_top(const roam__theap *h) {

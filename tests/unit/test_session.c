@@ -1192,6 +1192,40 @@ static void test_bind_after_cancel_and_goodbye(void **st) {
   roam_dispatcher_free(d);
 }
 
+/* A Request listing more than two channels wrote the ids past the inline
+ * array of the handle (its count was set only afterwards). */
+static void test_request_three_channels(void **st) {
+  (void)st;
+  roam_dispatcher *d = roam_dispatcher_new(NULL);
+  roam_dispatcher_add(d, 0x42, h_late, NULL);
+  sp *p = sp_new(ROAM_ROLE_ACCEPTOR);
+  roam_session_set_dispatcher(p->s, 0, d);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  uint64_t chs[3] = {1, 3, 5};
+  late_req = NULL;
+  sp_request(p, 0, 1, 0x42, NULL, 0, chs, 3);
+  assert_non_null(late_req);
+  assert_int_equal(roam_request_channel_count(late_req), 3);
+  for (size_t i = 0; i < 3; i++) assert_int_equal(roam_request_channel_id(late_req, i), chs[i]);
+  nends = datas = 0;
+  assert_int_equal(roam_request_bind_channel(late_req, 2, ROAM_CHAN_RECV, &rec_cbs, NULL), 0);
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 5, "\x02", 1, 0);
+  assert_int_equal(datas, 1);
+  sp_chan_msg(p, ROAM_MSG_CLOSE, 0, 5, NULL, 0, 0);
+  assert_int_equal(nends, 1);
+  assert_int_equal(roam_request_respond_ok(late_req, NULL, 0), 0);
+  sp_free(p);
+  /* the same id twice in one Request */
+  p = sp_new(ROAM_ROLE_ACCEPTOR);
+  roam_session_set_dispatcher(p->s, 0, d);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  uint64_t dup[3] = {1, 3, 1};
+  sp_request(p, 0, 1, 0x42, NULL, 0, dup, 3);
+  expect_goodbye(p, "channeling.id.uniqueness");
+  sp_free(p);
+  roam_dispatcher_free(d);
+}
+
 /* Message transports: roam_session_next_message() consumed the length
  * prefix, so asking again before consume() returned garbage. */
 static void test_next_message_idempotent(void **st) {
@@ -1318,6 +1352,7 @@ int main(void) {
       cmocka_unit_test(test_reset_before_bind),
       cmocka_unit_test(test_bind_after_cancel_and_goodbye),
       cmocka_unit_test(test_next_message_idempotent),
+      cmocka_unit_test(test_request_three_channels),
       cmocka_unit_test(test_graceful_close),
       cmocka_unit_test(test_split_input_every_byte),
       cmocka_unit_test(test_idle_memory),
