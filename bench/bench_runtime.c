@@ -153,13 +153,31 @@ static void on_term(roam_loop *loop, int signo, void *ud) {
 }
 
 /* Fork a roam server on addr; writes the bound address to out. */
+static int server_main(const char *addr, int wfd);
+
 static pid_t roam_server_proc(const char *addr, char *out, size_t cap) {
   int p[2];
   if (pipe(p) != 0) return -1;
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) {
+    /* a fresh process image: a forked copy would carry the parent's RSS */
     close(p[0]);
+    char fdtxt[16];
+    snprintf(fdtxt, sizeof fdtxt, "%d", p[1]);
+    execl("/proc/self/exe", "bench_runtime", "--server", addr, fdtxt, g_diag ? "--diag" : NULL,
+          (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  ssize_t n = read(p[0], out, cap - 1);
+  close(p[0]);
+  out[n > 0 ? n : 0] = 0;
+  return pid;
+}
+
+static int server_main(const char *addr, int wfd) {
+  {
     raise_nofile(20000);
     roam_loop *loop;
     roam_loop_new(&loop, NULL);
@@ -175,18 +193,13 @@ static pid_t roam_server_proc(const char *addr, char *out, size_t cap) {
     roam_listener *ls;
     if (roam_server_listen(srv, addr, &ls) != 0) _exit(2);
     const char *a = roam_listener_address(ls);
-    if (write(p[1], a, strlen(a) + 1) < 0) _exit(3);
-    close(p[1]);
+    if (write(wfd, a, strlen(a) + 1) < 0) _exit(3);
+    close(wfd);
     roam_loop_signal(loop, SIGTERM, on_term, NULL);
     roam_loop_run(loop);
     roam_loop_free(loop);
-    _exit(0);
   }
-  close(p[1]);
-  ssize_t n = read(p[0], out, cap - 1);
-  close(p[0]);
-  out[n > 0 ? n : 0] = 0;
-  return pid;
+  return 0;
 }
 
 static void stop_proc(pid_t pid) {
@@ -660,6 +673,7 @@ static double idle_run(int nlinks) {
   roam_loop_free(loop);
   stop_proc(rs);
   if (ready != nlinks) fprintf(stderr, "idle: only %d of %d links came up (%d closed)\n", ready, nlinks, g_closed);
+  fprintf(stderr, "idle run: server rss %ld -> %ld KiB with %d links\n", before, after, ready);
   return (double)(after - before) * 1024.0 / (double)ready;
 }
 
@@ -677,6 +691,10 @@ int main(int argc, char **argv) {
   make_msg();
   const char *which[8];
   int nw = 0;
+  if (argc >= 4 && strcmp(argv[1], "--server") == 0) {
+    g_diag = argc >= 5 && strcmp(argv[4], "--diag") == 0;
+    return server_main(argv[2], atoi(argv[3]));
+  }
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
       g_runs = atoi(argv[++i]);

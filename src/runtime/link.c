@@ -467,6 +467,7 @@ static bool feed(roam_link *l, const uint8_t *data, size_t n) {
 
 /* Output drained below the high-water mark: feed what was held back. */
 static void resume_input(roam_link *l) {
+  if (l->pend && l->pend_off < l->pend_len) l->loop->activity++; /* callbacks may run */
   while (l->pend && l->pend_off < l->pend_len && l->state == RT_LINK_OPEN &&
          roam_session_want_read(l->s)) {
     size_t c = 0;
@@ -558,6 +559,7 @@ static void link_flush(roam_link *l) {
   if (l->state == RT_LINK_FLUSHING && roam_session_is_done(l->s)) start_drain(l);
   if (l->want_drain && l->state == RT_LINK_OPEN && rt_link_out(l) <= rt_link_low_water(l)) {
     l->want_drain = false;
+    l->loop->activity++;
     if (l->owner && l->owner->on_drain) l->owner->on_drain(l, l->owner_ctx);
   }
 }
@@ -610,7 +612,6 @@ static void link_on_io(roam_io *w, int fd, unsigned events, void *ud) {
 /* ------------------------------------------------------------------------ */
 
 void rt_links_flush_dirty(roam_loop *loop) {
-  if (loop->dirty) loop->activity++;
   while (loop->dirty) {
     roam_link *l = loop->dirty;
     loop->dirty = l->dirty_next;
