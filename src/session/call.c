@@ -24,6 +24,7 @@ void roam__call_free(roam_session *s, call *k) {
   roam__free(&s->mem, k->deferred);
   k->chan_heap = NULL;
   k->deferred = NULL;
+  k->deferred_len = 0;
   k->next = s->call_free;
   s->call_free = k;
 }
@@ -147,6 +148,7 @@ void roam__flush_deferred(roam_session *s, conn *c) {
     if (rc == 0) rc = roam__emit_raw(s, k->deferred, k->deferred_len);
     roam__free(&s->mem, k->deferred);
     k->deferred = NULL;
+    k->deferred_len = 0;
     if (rc) {
       roam_u64map_del(&c->calls, k->request_id);
       roam__call_complete(s, k, rc, NULL);

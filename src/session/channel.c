@@ -375,6 +375,10 @@ void roam__handle_data(roam_session *s, const roam_msg *m) {
       roam__chan_release(s, ch);
       return;
     }
+    if (len == 0 && ch->buf_tail && ch->buf_tail->len == 0 && ch->buf_tail->count < SIZE_MAX) {
+      ch->buf_tail->count++;
+      return;
+    }
     chan_buf *b = roam__malloc(&s->mem, sizeof *b + len);
     if (!b) {
       roam__fatal(s);
@@ -382,6 +386,7 @@ void roam__handle_data(roam_session *s, const roam_msg *m) {
     }
     b->next = NULL;
     b->len = len;
+    b->count = 1;
     if (len) memcpy(b + 1, m->payload.ptr, len);
     if (ch->buf_tail)
       ch->buf_tail->next = b;

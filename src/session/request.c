@@ -477,17 +477,22 @@ int roam_request_bind_channel(roam_request *r, size_t index, int dir,
     /* Deliver what arrived before binding, in order. */
     while ((ch = roam__chan_get(c, id)) != NULL && ch->state == CH_OPEN && ch->buf_head) {
       chan_buf *b = ch->buf_head;
-      ch->buf_head = b->next;
-      if (!ch->buf_head) ch->buf_tail = NULL;
-      ch->buffered -= b->len;
       roam_bytes v = {(const uint8_t *)(b + 1), b->len};
+      if (b->count > 1) { /* one of a run of empty values */
+        b->count--;
+        b = NULL;
+      } else {
+        ch->buf_head = b->next;
+        if (!ch->buf_head) ch->buf_tail = NULL;
+        ch->buffered -= b->len;
+      }
       int rc = 0;
       if (ch->cbs && ch->cbs->on_data) {
         ENTER(s);
         rc = ch->cbs->on_data(s, conn_id, id, v, ch->ud);
         LEAVE(s);
       }
-      roam__free(&s->mem, b);
+      roam__free(&s->mem, b); /* (NULL for one of a run) */
       if (rc < 0) {
         roam__violation(s, "channeling.data.invalid");
         break;

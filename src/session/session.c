@@ -707,24 +707,50 @@ bool roam_session_want_write(const roam_session *s) {
 uint32_t roam_session_max_payload(const roam_session *s) { return s->max_payload; }
 uint32_t roam_session_initial_credit(const roam_session *s) { return s->credit; }
 
+/* Bytes held by the session through its allocator (the diagnostic records
+ * are the diagnostics module's and are not counted). Walks everything: for
+ * statistics, not for hot paths. */
+static size_t heap_bytes(const roam_session *s) {
+  size_t heap = sizeof *s + s->out_cap + s->deframer.cap + s->deframer.out_cap + s->scratch.cap +
+                roam_u64map_bytes(&s->conns) + roam_u64map_bytes(&s->connects_out) +
+                roam_u64map_bytes(&s->connects_in) + (size_t)s->timers.cap * sizeof(void *) +
+                s->close_reason_len + (size_t)s->connects_out.count * sizeof(connect_op);
+  for (const call *k = s->call_free; k; k = k->next) heap += sizeof *k;
+  for (const chan *ch = s->chan_free; ch; ch = ch->next_free) heap += sizeof *ch;
+  for (const roam_request *r = s->req_free; r; r = r->next) heap += sizeof *r;
+  for (const roam_request *r = s->held; r; r = r->next)
+    heap += sizeof *r + (r->nchan > CALL_INLINE_CHANS ? r->nchan * sizeof(uint64_t) : 0);
+  uint32_t i = 0;
+  const conn *c;
+  while ((c = roam_u64map_next(&s->conns, &i)) != NULL) {
+    heap += sizeof *c + roam_u64map_bytes(&c->calls) + roam_u64map_bytes(&c->requests) +
+            roam_u64map_bytes(&c->chans) + c->close_reason_len;
+    uint32_t j = 0;
+    const call *k;
+    while ((k = roam_u64map_next(&c->calls, &j)) != NULL)
+      heap += sizeof *k + k->deferred_len +
+              (k->nchan > CALL_INLINE_CHANS ? k->nchan * sizeof(uint64_t) : 0);
+    j = 0;
+    const chan *ch;
+    while ((ch = roam_u64map_next(&c->chans, &j)) != NULL) {
+      heap += sizeof *ch;
+      for (const chan_buf *b = ch->buf_head; b; b = b->next) heap += sizeof *b + b->len;
+    }
+  }
+  return heap;
+}
+
 void roam_session_get_stats(const roam_session *s, roam_session_stats *out) {
   *out = s->stats;
   uint32_t calls = 0, reqs = 0, chans = 0, i = 0;
-  size_t heap = sizeof *s + s->out_cap + s->deframer.cap + s->deframer.out_cap + s->scratch.cap +
-                roam_u64map_bytes(&s->conns) + roam_u64map_bytes(&s->connects_out) +
-                roam_u64map_bytes(&s->connects_in) + (size_t)s->timers.cap * sizeof(void *);
   conn *c;
   while ((c = roam_u64map_next(&s->conns, &i)) != NULL) {
     calls += c->calls.count;
     reqs += c->requests.count;
     chans += c->chans.count;
-    heap += sizeof *c + roam_u64map_bytes(&c->calls) + roam_u64map_bytes(&c->requests) +
-            roam_u64map_bytes(&c->chans) + (size_t)c->calls.count * sizeof(call) +
-            (size_t)c->requests.count * sizeof(roam_request) +
-            (size_t)c->chans.count * sizeof(chan);
   }
   out->calls_in_flight = calls;
   out->requests_in_flight = reqs;
   out->channels_open = chans;
-  out->heap_bytes = heap;
+  out->heap_bytes = heap_bytes(s);
 }

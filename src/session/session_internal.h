@@ -62,6 +62,8 @@ enum {
 typedef struct chan_buf {
   struct chan_buf *next;
   size_t len;
+  size_t count; /* empty values (len 0) come in runs: they cost no credit,
+                   so they must not cost memory either */
   /* bytes follow */
 } chan_buf;
 

@@ -1226,6 +1226,55 @@ static void test_request_three_channels(void **st) {
   roam_dispatcher_free(d);
 }
 
+/* Empty values cost no credit: buffered one allocation each on a channel
+ * the handler had not bound yet, a peer could make the session grow
+ * without bound. Runs of them are now counted, not stored. */
+static void test_empty_values_before_bind_bounded(void **st) {
+  (void)st;
+  tmem t;
+  tmem_init(&t);
+  roam_dispatcher *d = roam_dispatcher_new(NULL);
+  roam_dispatcher_add(d, 0x42, h_late, NULL);
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  cfg.mem = &t.mem;
+  cfg.flags |= ROAM_SESSION_NO_DIAGNOSTICS;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  roam_session_set_dispatcher(p->s, 0, d);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  uint64_t ch = 1;
+  late_req = NULL;
+  sp_request(p, 0, 1, 0x42, NULL, 0, &ch, 1);
+  assert_non_null(late_req);
+  /* one frame, many empty Data */
+  static uint8_t stream[20000 * 8];
+  size_t n = 0;
+  uint8_t raw[16];
+  size_t rl;
+  roam_msg m = sp_msg(ROAM_MSG_DATA, 0);
+  m.channel_id = 1;
+  assert_int_equal(roam_msg_encode_buf(&m, raw, sizeof raw, &rl), 0);
+  for (int i = 0; i < 20000; i++) {
+    n += roam_cobs_encode(raw, rl, stream + n);
+    stream[n++] = 0;
+  }
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, "\x02", 1, 0); /* a value, then the run */
+  size_t before = t.bytes;
+  assert_int_equal(sp_feed(p, stream, n), 0);
+  assert_true(t.bytes - before < 256);
+  roam_session_stats stats;
+  roam_session_get_stats(p->s, &stats);
+  assert_int_equal(stats.heap_bytes, t.bytes);
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, "\x04", 1, 0);
+  nends = datas = 0;
+  assert_int_equal(roam_request_bind_channel(late_req, 0, ROAM_CHAN_RECV, &rec_cbs, NULL), 0);
+  assert_int_equal(datas, 20002);
+  assert_int_equal(roam_request_respond_ok(late_req, NULL, 0), 0);
+  sp_free(p);
+  roam_dispatcher_free(d);
+  assert_int_equal(t.bytes, 0);
+}
+
 /* Message transports: roam_session_next_message() consumed the length
  * prefix, so asking again before consume() returned garbage. */
 static void test_next_message_idempotent(void **st) {
@@ -1353,6 +1402,7 @@ int main(void) {
       cmocka_unit_test(test_bind_after_cancel_and_goodbye),
       cmocka_unit_test(test_next_message_idempotent),
       cmocka_unit_test(test_request_three_channels),
+      cmocka_unit_test(test_empty_values_before_bind_bounded),
       cmocka_unit_test(test_graceful_close),
       cmocka_unit_test(test_split_input_every_byte),
       cmocka_unit_test(test_idle_memory),

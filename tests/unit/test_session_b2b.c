@@ -148,6 +148,8 @@ typedef struct world {
   uint8_t *tmp;
   size_t tmpcap;
   long goodbyes_vconn;
+  int no_diag;
+  size_t disp_bytes; /* what the dispatchers hold in mem */
 } world;
 
 static world *W; /* for failure messages */
@@ -1095,7 +1097,19 @@ static void settle(world *w) {
   FAILW("settle: no quiescence");
 }
 
+/* roam_session_get_stats().heap_bytes is exact (without diagnostics). */
+static void check_heap(world *w) {
+  if (!w->no_diag) return;
+  roam_session_stats a, b;
+  roam_session_get_stats(w->sd[0].s, &a);
+  roam_session_get_stats(w->sd[1].s, &b);
+  CHECKW(a.heap_bytes + b.heap_bytes + w->disp_bytes == w->mem.bytes,
+         "heap_bytes %zu + %zu + dispatchers %zu, allocator %zu", a.heap_bytes, b.heap_bytes,
+         w->disp_bytes, w->mem.bytes);
+}
+
 static void step(world *w) {
+  if (chance(w, 4)) check_heap(w);
   uint32_t k = rnd(w, 100);
   if (k < 18) {
     start_call(w);
@@ -1247,6 +1261,7 @@ static void world_setup(world *w, unsigned seed, unsigned scenario) {
   int listener = (int)rnd(w, 2);
   unsigned flags = w->msg_mode ? ROAM_SESSION_MESSAGE_TRANSPORT : 0;
   if (chance(w, 2)) flags |= ROAM_SESSION_NO_DIAGNOSTICS;
+  w->no_diag = (flags & ROAM_SESSION_NO_DIAGNOSTICS) != 0;
   int with_log = chance(w, 3);
   if (with_log && chance(w, 4)) flags |= ROAM_SESSION_WIRE_SPY;
   size_t hw = chance(w, 4) ? 100 + rnd(w, 400) : 0;
@@ -1280,6 +1295,7 @@ static void world_setup(world *w, unsigned seed, unsigned scenario) {
     cbs.on_connect = on_connect;
     cbs.on_conn_closed = on_conn_closed;
     assert_int_equal(roam_session_new(&sd->s, &cfg, &cbs, sd), 0);
+    size_t before = w->mem.bytes;
     sd->d = roam_dispatcher_new(&w->mem.mem);
     assert_non_null(sd->d);
     assert_int_equal(roam_dispatcher_add(sd->d, method_of[K_ECHO], h_echo, sd), 0);
@@ -1288,6 +1304,7 @@ static void world_setup(world *w, unsigned seed, unsigned scenario) {
     assert_int_equal(roam_dispatcher_add(sd->d, method_of[K_SUM], h_sum, sd), 0);
     assert_int_equal(roam_dispatcher_add(sd->d, method_of[K_SUM_LATE], h_sum_late, sd), 0);
     assert_int_equal(roam_dispatcher_add(sd->d, method_of[K_GEN], h_gen, sd), 0);
+    w->disp_bytes += w->mem.bytes - before;
     assert_int_equal(roam_session_set_dispatcher(sd->s, 0, sd->d), 0);
     sd->listening = i == listener;
     roam_session_listen(sd->s, sd->listening);
