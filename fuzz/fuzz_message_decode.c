@@ -117,6 +117,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (n > 1) CHECK(roam_msg_encode_buf(&m, out, n - 1, &len) == ROAM_ERR_BUFFER_FULL);
   CHECK(roam_msg_encode_buf(&m, out, n, &len) == 0);
 
+  /* a growable encoder (which writes in place, with scratch room) appends
+   * exactly the same bytes after what it already holds */
+  roam_enc g;
+  roam_enc_init_growable(&g, NULL);
+  for (size_t i = 0; i < size % 7; i++) roam_enc_u8(&g, (uint8_t)i);
+  size_t pre = roam_enc_size(&g);
+  CHECK(roam_msg_encode(&g, &m) == 0);
+  CHECK(roam_enc_size(&g) == pre + n && memcmp(roam_enc_data(&g) + pre, out, n) == 0);
+  roam_enc_free(&g);
+
   roam_msg m2;
   CHECK(roam_msg_decode(&m2, out, n) == 0);
   check_msg_eq(&m, &m2);
