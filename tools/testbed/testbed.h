@@ -192,6 +192,17 @@ int tb_fmt_shape(char *buf, size_t cap, const tb_shape *s);
  */
 int roam_testbed_register(roam_dispatcher *d);
 
+/* The same through any registration function, e.g. roam_server_handle
+ * (whose wrappers refuse new calls during a graceful shutdown):
+ *
+ *   static int add(void *srv, uint64_t id, roam_handler_fn fn, void *ud) {
+ *     return roam_server_handle(srv, id, fn, ud);
+ *   }
+ *   roam_testbed_register_with(add, srv);
+ */
+typedef int (*roam_testbed_add_fn)(void *ctx, uint64_t method_id, roam_handler_fn fn, void *ud);
+int roam_testbed_register_with(roam_testbed_add_fn add, void *ctx);
+
 /* Streaming calls of the Testbed handlers still holding state (all
  * sessions); 0 once every call has completed or been torn down. For
  * tests and leak checks. */

@@ -757,35 +757,45 @@ static void h_transform(roam_session *s, roam_request *r, void *ud) {
 
 /* ---- registration ----------------------------------------------------------- */
 
-int roam_testbed_register(roam_dispatcher *d) {
-  static const struct {
-    uint64_t id;
-    roam_handler_fn fn;
-    const char *name;
-  } table[] = {
-      {ROAM_TESTBED_ECHO, h_echo, "Testbed.echo"},
-      {ROAM_TESTBED_REVERSE, h_reverse, "Testbed.reverse"},
-      {ROAM_TESTBED_DIVIDE, h_divide, "Testbed.divide"},
-      {ROAM_TESTBED_LOOKUP, h_lookup, "Testbed.lookup"},
-      {ROAM_TESTBED_SUM, h_sum, "Testbed.sum"},
-      {ROAM_TESTBED_GENERATE, h_generate, "Testbed.generate"},
-      {ROAM_TESTBED_TRANSFORM, h_transform, "Testbed.transform"},
-      {ROAM_TESTBED_ECHO_POINT, h_echo_point, "Testbed.echo_point"},
-      {ROAM_TESTBED_CREATE_PERSON, h_create_person, "Testbed.create_person"},
-      {ROAM_TESTBED_RECTANGLE_AREA, h_rectangle_area, "Testbed.rectangle_area"},
-      {ROAM_TESTBED_RECTANGLE_AREA_ALT, h_rectangle_area, "Testbed.rectangle_area"},
-      {ROAM_TESTBED_PARSE_COLOR, h_parse_color, "Testbed.parse_color"},
-      {ROAM_TESTBED_SHAPE_AREA, h_shape_area, "Testbed.shape_area"},
-      {ROAM_TESTBED_CREATE_CANVAS, h_create_canvas, "Testbed.create_canvas"},
-      {ROAM_TESTBED_PROCESS_MESSAGE, h_process_message, "Testbed.process_message"},
-      {ROAM_TESTBED_GET_POINTS, h_get_points, "Testbed.get_points"},
-      {ROAM_TESTBED_SWAP_PAIR, h_swap_pair, "Testbed.swap_pair"},
-  };
-  if (!d) return ROAM_ERR_INVALID_ARG;
-  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-    int rc = roam_dispatcher_add(d, table[i].id, table[i].fn, NULL);
+static const struct {
+  uint64_t id;
+  roam_handler_fn fn;
+  const char *name;
+} g_methods[] = {
+    {ROAM_TESTBED_ECHO, h_echo, "Testbed.echo"},
+    {ROAM_TESTBED_REVERSE, h_reverse, "Testbed.reverse"},
+    {ROAM_TESTBED_DIVIDE, h_divide, "Testbed.divide"},
+    {ROAM_TESTBED_LOOKUP, h_lookup, "Testbed.lookup"},
+    {ROAM_TESTBED_SUM, h_sum, "Testbed.sum"},
+    {ROAM_TESTBED_GENERATE, h_generate, "Testbed.generate"},
+    {ROAM_TESTBED_TRANSFORM, h_transform, "Testbed.transform"},
+    {ROAM_TESTBED_ECHO_POINT, h_echo_point, "Testbed.echo_point"},
+    {ROAM_TESTBED_CREATE_PERSON, h_create_person, "Testbed.create_person"},
+    {ROAM_TESTBED_RECTANGLE_AREA, h_rectangle_area, "Testbed.rectangle_area"},
+    {ROAM_TESTBED_RECTANGLE_AREA_ALT, h_rectangle_area, "Testbed.rectangle_area"},
+    {ROAM_TESTBED_PARSE_COLOR, h_parse_color, "Testbed.parse_color"},
+    {ROAM_TESTBED_SHAPE_AREA, h_shape_area, "Testbed.shape_area"},
+    {ROAM_TESTBED_CREATE_CANVAS, h_create_canvas, "Testbed.create_canvas"},
+    {ROAM_TESTBED_PROCESS_MESSAGE, h_process_message, "Testbed.process_message"},
+    {ROAM_TESTBED_GET_POINTS, h_get_points, "Testbed.get_points"},
+    {ROAM_TESTBED_SWAP_PAIR, h_swap_pair, "Testbed.swap_pair"},
+};
+
+int roam_testbed_register_with(roam_testbed_add_fn add, void *ctx) {
+  if (!add) return ROAM_ERR_INVALID_ARG;
+  for (size_t i = 0; i < sizeof g_methods / sizeof g_methods[0]; i++) {
+    int rc = add(ctx, g_methods[i].id, g_methods[i].fn, NULL);
     if (rc) return rc;
-    roam_diag_set_method_name(table[i].id, table[i].name); /* display only */
+    roam_diag_set_method_name(g_methods[i].id, g_methods[i].name); /* display only */
   }
   return 0;
+}
+
+static int add_to_dispatcher(void *ctx, uint64_t method_id, roam_handler_fn fn, void *ud) {
+  return roam_dispatcher_add(ctx, method_id, fn, ud);
+}
+
+int roam_testbed_register(roam_dispatcher *d) {
+  if (!d) return ROAM_ERR_INVALID_ARG;
+  return roam_testbed_register_with(add_to_dispatcher, d);
 }
