@@ -444,22 +444,53 @@ static void linger_close(int fd, uint64_t linger_ms) {
   close(fd);
 }
 
+/* Input: one buffer; what the session could not take yet (its output is
+ * above the high-water mark) stays there until the output drains. */
+typedef struct input {
+  uint8_t buf[65536];
+  size_t off, len;
+} input;
+
+/* Feed the session what is left in the buffer. Returns how much it took. */
+static size_t feed_held(subject *sj, input *in) {
+  size_t used = 0;
+  if (in->off < in->len && roam_session_want_read(sj->s))
+    roam_session_recv(sj->s, in->buf + in->off, in->len - in->off, &used);
+  in->off += used;
+  if (in->off == in->len || roam_session_is_closed(sj->s)) in->off = in->len = 0;
+  return used;
+}
+
+/* Read and feed everything the socket has now, without blocking, before
+ * any output is collected: the session answers a whole input batch at once
+ * (one Credit for all the Data of the batch, for instance). Returns -1 when
+ * the transport failed (the session has been told), else 0. */
+static int read_batch(subject *sj, input *in) {
+  for (int i = 0; i < 64 && in->off == in->len && roam_session_want_read(sj->s); i++) {
+    ssize_t r = recv(sj->fd, in->buf, sizeof in->buf, 0);
+    if (r > 0) {
+      in->off = 0;
+      in->len = (size_t)r;
+      feed_held(sj, in);
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    if (r < 0 && debug_log) say("read failed: %s", strerror(errno));
+    roam_session_eof(sj->s); /* end of file, or the connection failed */
+    return r < 0 ? -1 : 0;
+  }
+  return 0;
+}
+
 /* Drive the session until it is done. */
 static void run(subject *sj) {
-  static uint8_t inbuf[65536];
-  size_t in_off = 0, in_len = 0;
+  static input in;
   bool transport_dead = false;
   bool closing = false;
   for (;;) {
     if (flush_output(sj)) transport_dead = true;
-    /* Feed input held back while the output was above its high-water mark. */
-    if (in_off < in_len && roam_session_want_read(sj->s)) {
-      size_t used = 0;
-      roam_session_recv(sj->s, inbuf + in_off, in_len - in_off, &used);
-      in_off += used;
-      if (in_off == in_len || roam_session_is_closed(sj->s)) in_off = in_len = 0;
-      if (used) continue;
-    }
+    if (feed_held(sj, &in)) continue; /* room again after the output drained */
     if (sj->scenario != SC_NONE && sj->scenario_done && !closing &&
         !roam_session_is_closed(sj->s)) {
       closing = true;
@@ -469,9 +500,9 @@ static void run(subject *sj) {
     if (roam_session_is_done(sj->s) || transport_dead) break;
 
     struct pollfd p = {sj->fd, 0, 0};
-    if (in_off == in_len && !roam_session_is_closed(sj->s)) p.events |= POLLIN;
-    const uint8_t *dummy;
-    if (roam_session_output(sj->s, &dummy) > 0) p.events |= POLLOUT;
+    if (in.off == in.len && !roam_session_is_closed(sj->s)) p.events |= POLLIN;
+    const uint8_t *pending;
+    if (roam_session_output(sj->s, &pending) > 0) p.events |= POLLOUT;
     uint64_t now = now_ms();
     uint64_t due = roam_session_next_timeout(sj->s);
     int timeout = -1;
@@ -483,21 +514,8 @@ static void run(subject *sj) {
       break;
     }
     roam_session_tick(sj->s, now_ms());
-    if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t r = recv(sj->fd, inbuf, sizeof inbuf, 0);
-      if (r > 0) {
-        in_off = 0;
-        in_len = (size_t)r;
-        size_t used = 0;
-        roam_session_recv(sj->s, inbuf, in_len, &used);
-        in_off = used;
-        if (in_off == in_len || roam_session_is_closed(sj->s)) in_off = in_len = 0;
-      } else if (r == 0 || (errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK)) {
-        if (r < 0 && debug_log) say("read failed: %s", strerror(errno));
-        roam_session_eof(sj->s);
-        transport_dead = r < 0;
-      }
-    }
+    if (n > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)) && read_batch(sj, &in))
+      transport_dead = true;
   }
   /* When we had the last word (our Goodbye), give the peer time to read
    * it; when the peer closed, only a moment for its last bytes. */
