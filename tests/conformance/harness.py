@@ -29,7 +29,7 @@ from roamwire import (Accept, Cancel, Close, Connect, Credit, Data, Goodbye, Hel
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 GOLDEN_DIR = Path(os.environ.get("ROAM_GOLDEN_DIR",
-                                 REPO_ROOT.parent / "shared" / "golden-vectors"))
+                                 REPO_ROOT / "tests" / "golden-vectors"))
 
 
 def _env_float(name: str, default: float) -> float:
