@@ -86,6 +86,19 @@ typedef struct roam_session_config {
                                   a link whose peer never granted any;
                                   default 2000 */
   uint64_t now_ms;             /* the current time, in the embedder's clock */
+  /* Optional: the embedder's clock (same unit and origin as now_ms). When
+   * set, deadlines started from application calls (call timeouts, cancel
+   * grace, connect timeouts) count from its reading instead of from the
+   * last roam_session_tick. The session calls it only from inside API
+   * calls, never on its own. */
+  uint64_t (*clock)(void *clock_user_data);
+  void *clock_user_data;
+  /* Consumed bytes not yet returned are granted after at most this long,
+   * even while the sender still has more than half the window (so that a
+   * sender waiting to send a value larger than its remaining credit is
+   * never stuck); default 100. Below half the window, credit goes back at
+   * once. */
+  uint64_t credit_delay_ms;
   const roam_mem *mem;         /* NULL = libc */
   roam_log_fn log;             /* NULL = silent */
   void *log_user_data;

@@ -212,6 +212,11 @@ static void cb_want_write(roam_session *s, void *ud) {
   mark_dirty((roam_link *)ud);
 }
 
+static uint64_t link_clock(void *ud) {
+  (void)ud;
+  return roam_now_ms();
+}
+
 static const roam_session_callbacks g_link_cbs = {
     .on_ready = cb_ready,
     .on_closed = cb_closed,
@@ -246,6 +251,9 @@ static int link_alloc(roam_loop *loop, roam_role role, rt_link_conf *conf,
   roam_session_config cfg = conf->opts.session;
   cfg.role = role;
   cfg.now_ms = loop->now;
+  /* Deadlines started from application code count from now, not from the
+   * session's last tick (which may be long ago on a quiet link). */
+  if (!cfg.clock) cfg.clock = link_clock;
   if (!cfg.mem) cfg.mem = &loop->mem;
   if (!cfg.log) {
     cfg.log = loop->log;

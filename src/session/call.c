@@ -13,18 +13,28 @@ static call *call_alloc(roam_session *s) {
     s->call_free = k->next;
   else if (!(k = roam__malloc(&s->mem, sizeof *k)))
     return NULL;
-  memset(k, 0, sizeof *k);
+  /* (field by field: a memset here is a rep stos on the hot path) */
+  k->request_id = 0;
+  k->c = NULL;
+  k->cb = NULL;
+  k->ud = NULL;
   roam__tmr_init(&k->timer, TK_CALL_DEADLINE);
+  k->next = NULL;
+  k->deferred = NULL;
+  k->diag = NULL;
+  k->chans.heap = NULL;
+  k->state = 0;
+  k->cancelled = 0;
+  k->nchan = 0;
   return k;
 }
 
 void roam__call_free(roam_session *s, call *k) {
   roam__theap_remove(&s->timers, &k->timer);
-  roam__free(&s->mem, k->chan_heap);
+  if (k->nchan > CALL_INLINE_CHANS) roam__free(&s->mem, k->chans.heap);
   roam__free(&s->mem, k->deferred);
-  k->chan_heap = NULL;
+  k->nchan = 0;
   k->deferred = NULL;
-  k->deferred_len = 0;
   k->next = s->call_free;
   s->call_free = k;
 }
@@ -76,12 +86,9 @@ static void end_call_channels(roam_session *s, call *k, int got_response, int st
     if (got_response) {
       roam__chan_end(s, ch, 1, 0);
     } else if (s->state != S_CLOSED && !k->c->closing) {
-      roam_msg m;
-      memset(&m, 0, sizeof m);
-      m.kind = ROAM_MSG_RESET;
-      m.conn_id = k->c->id;
-      m.channel_id = ch->id;
-      if (roam__emit(s, &m, NULL, 0)) roam__fatal(s);
+      uint8_t hdr[HDR_MAX];
+      size_t n = roam__hdr_small(hdr, ROAM_MSG_RESET, k->c->id, ch->id, 0);
+      if (roam__emit_fast(s, ROAM_MSG_RESET, hdr, n, NULL, 0)) roam__fatal(s);
       roam__chan_end(s, ch, 1, ROAM_ERR_CANCELLED);
     }
   }
@@ -143,14 +150,14 @@ void roam__flush_deferred(roam_session *s, conn *c) {
     k->next = NULL;
     c->deferred--;
     roam_msg m;
-    int rc = roam_msg_decode(&m, k->deferred, k->deferred_len);
+    size_t dlen = roam__deferred_len(k->deferred);
+    int rc = roam_msg_decode(&m, k->deferred + 4, dlen);
     if (rc == 0 && m.payload.len > s->max_payload) rc = ROAM_ERR_PAYLOAD_TOO_LARGE;
-    if (rc == 0) rc = roam__emit_raw(s, k->deferred, k->deferred_len);
+    if (rc == 0) rc = roam__emit_raw(s, k->deferred + 4, dlen);
     roam__free(&s->mem, k->deferred);
     k->deferred = NULL;
-    k->deferred_len = 0;
     if (rc) {
-      roam_u64map_del(&c->calls, k->request_id);
+      roam_idmap_del(&c->calls, k->request_id);
       roam__call_complete(s, k, rc, NULL);
       continue;
     }
@@ -186,24 +193,28 @@ int roam_call(roam_session *s, uint64_t method_id, const void *payload, size_t l
     rc = ROAM_ERR_PAYLOAD_TOO_LARGE;
     goto release;
   }
+  /* Common calls (no metadata, few channels) skip building a roam_msg. */
+  int fast = opts->metadata_count == 0 && opts->channel_count <= HDR_FAST_CHANS;
   roam_msg m;
-  memset(&m, 0, sizeof m);
-  m.kind = ROAM_MSG_REQUEST;
-  m.conn_id = c->id;
-  m.method_id = method_id;
-  m.metadata.count = opts->metadata_count;
-  m.metadata.entries = opts->metadata;
-  if (opts->metadata_count) {
-    roam_metadata_measure(&m.metadata);
-    if (roam_metadata_check_limits(&m.metadata)) {
-      rc = ROAM_ERR_METADATA_LIMIT;
-      goto release;
+  if (!fast) {
+    memset(&m, 0, sizeof m);
+    m.kind = ROAM_MSG_REQUEST;
+    m.conn_id = c->id;
+    m.method_id = method_id;
+    m.metadata.count = opts->metadata_count;
+    m.metadata.entries = opts->metadata;
+    if (opts->metadata_count) {
+      roam_metadata_measure(&m.metadata);
+      if (roam_metadata_check_limits(&m.metadata)) {
+        rc = ROAM_ERR_METADATA_LIMIT;
+        goto release;
+      }
     }
+    m.channels.count = opts->channel_count;
+    m.channels.items = opts->channels;
+    m.payload.ptr = payload;
+    m.payload.len = len;
   }
-  m.channels.count = opts->channel_count;
-  m.channels.items = opts->channels;
-  m.payload.ptr = payload;
-  m.payload.len = len;
   int defer = s->state != S_READY || c->defer_head || c->out_inflight >= s->cfg.max_outgoing_calls;
   if (defer && c->deferred >= s->cfg.outgoing_queue_limit) {
     rc = ROAM_ERR_LIMIT;
@@ -222,28 +233,48 @@ int roam_call(roam_session *s, uint64_t method_id, const void *payload, size_t l
   k->c = c;
   k->cb = cb;
   k->ud = ud;
-  k->request_id = m.request_id = c->next_request_id;
+  k->request_id = c->next_request_id;
+  uint8_t hdr[HDR_MAX];
+  size_t hl = 0;
+  if (fast)
+    hl = roam__hdr_request(hdr, c->id, k->request_id, method_id, opts->channels,
+                           opts->channel_count, len);
+  else
+    m.request_id = k->request_id;
   k->nchan = (uint16_t)opts->channel_count;
   if (k->nchan > CALL_INLINE_CHANS) {
-    k->chan_heap = roam__malloc(&s->mem, k->nchan * sizeof(uint64_t));
-    if (!k->chan_heap) {
+    k->chans.heap = roam__malloc(&s->mem, k->nchan * sizeof(uint64_t));
+    if (!k->chans.heap) {
+      k->nchan = 0;
       rc = ROAM_ERR_NOMEM;
       goto free_call;
     }
   }
   if (k->nchan) memcpy((uint64_t *)roam__call_chans(k), opts->channels, k->nchan * sizeof(uint64_t));
-  if ((rc = roam_u64map_put(&c->calls, &s->mem, k->request_id, k)) != 0) goto free_call;
+  if ((rc = roam_idmap_put(&c->calls, &s->mem, k->request_id, k)) != 0) goto free_call;
   if (defer) {
-    size_t sz = roam_msg_encoded_size(&m);
-    k->deferred = roam__malloc(&s->mem, sz);
-    rc = k->deferred ? roam_msg_encode_buf(&m, k->deferred, sz, &k->deferred_len) : ROAM_ERR_NOMEM;
+    size_t sz = fast ? hl + len : roam_msg_encoded_size(&m), dlen = sz;
+    k->deferred = sz && sz <= UINT32_MAX ? roam__malloc(&s->mem, 4 + sz) : NULL;
+    if (!k->deferred) {
+      rc = ROAM_ERR_NOMEM;
+    } else if (fast) {
+      memcpy(k->deferred + 4, hdr, hl);
+      if (len) memcpy(k->deferred + 4 + hl, payload, len);
+    } else {
+      rc = roam_msg_encode_buf(&m, k->deferred + 4, sz, &dlen);
+    }
+    if (rc == 0) {
+      uint32_t l32 = (uint32_t)dlen;
+      memcpy(k->deferred, &l32, 4);
+    }
     k->state = CALL_DEFERRED;
   } else {
-    rc = roam__emit(s, &m, NULL, 0);
+    rc = fast ? roam__emit_fast(s, ROAM_MSG_REQUEST, hdr, hl, payload, len)
+              : roam__emit(s, &m, NULL, 0);
     k->state = CALL_INFLIGHT;
   }
   if (rc) {
-    roam_u64map_del(&c->calls, k->request_id);
+    roam_idmap_del(&c->calls, k->request_id);
     goto free_call;
   }
   c->next_request_id++;
@@ -264,7 +295,7 @@ int roam_call(roam_session *s, uint64_t method_id, const void *payload, size_t l
   }
   if (opts->timeout_ms) {
     k->timer.kind = TK_CALL_DEADLINE;
-    (void)roam__theap_add(&s->timers, &s->mem, &k->timer, s->now + opts->timeout_ms);
+    (void)roam__theap_add(&s->timers, &s->mem, &k->timer, roam__now(s) + opts->timeout_ms);
   }
   if (s->diag) k->diag = roam_diag_request_begin(s->diag, c->id, k->request_id, method_id, 1);
   s->stats.calls_started++;
@@ -273,7 +304,6 @@ int roam_call(roam_session *s, uint64_t method_id, const void *payload, size_t l
   return 0;
 free_call:
   k->cb = NULL;
-  k->nchan = 0;
   roam__call_free(s, k);
 release:
   if (c || (c = roam__conn_get(s, opts->conn_id)) != NULL) {
@@ -300,18 +330,15 @@ static void deferred_unlink(conn *c, call *k) {
 }
 
 static int send_cancel(roam_session *s, call *k) {
-  roam_msg m;
-  memset(&m, 0, sizeof m);
-  m.kind = ROAM_MSG_CANCEL;
-  m.conn_id = k->c->id;
-  m.request_id = k->request_id;
-  return roam__emit(s, &m, NULL, 0);
+  uint8_t hdr[HDR_MAX];
+  size_t n = roam__hdr_small(hdr, ROAM_MSG_CANCEL, k->c->id, k->request_id, 0);
+  return roam__emit_fast(s, ROAM_MSG_CANCEL, hdr, n, NULL, 0);
 }
 
 /* End a call locally (deadline, cancel grace, or a queued call cancelled). */
 static void call_abandon(roam_session *s, call *k, int status) {
   conn *c = k->c;
-  roam_u64map_del(&c->calls, k->request_id);
+  roam_idmap_del(&c->calls, k->request_id);
   if (k->state == CALL_DEFERRED) {
     deferred_unlink(c, k);
     k->state = 0;
@@ -327,7 +354,7 @@ int roam_call_cancel(roam_session *s, uint64_t conn_id, uint64_t request_id) {
   if (s->state == S_CLOSED) return ROAM_ERR_CLOSED;
   conn *c = roam__conn_get(s, conn_id);
   if (!c) return ROAM_ERR_NOT_FOUND;
-  call *k = roam_u64map_get(&c->calls, request_id);
+  call *k = roam_idmap_get(&c->calls, request_id);
   if (!k) return ROAM_ERR_NOT_FOUND;
   if (k->state == CALL_DEFERRED) {
     call_abandon(s, k, ROAM_ERR_CANCELLED);
@@ -341,7 +368,7 @@ int roam_call_cancel(roam_session *s, uint64_t conn_id, uint64_t request_id) {
   if (rc) return rc;
   k->cancelled = 1;
   k->timer.kind = TK_CANCEL_GRACE;
-  (void)roam__theap_add(&s->timers, &s->mem, &k->timer, s->now + s->cfg.cancel_grace_ms);
+  (void)roam__theap_add(&s->timers, &s->mem, &k->timer, roam__now(s) + s->cfg.cancel_grace_ms);
   return 0;
 }
 
@@ -369,12 +396,12 @@ void roam__handle_response(roam_session *s, const roam_msg *m) {
     roam__violation(s, "call.metadata.limits");
     return;
   }
-  call *k = roam_u64map_get(&c->calls, m->request_id);
+  call *k = roam_idmap_get(&c->calls, m->request_id);
   if (!k || k->state != CALL_INFLIGHT) {
     roam__ignored(s, ROAM_IGNORE_LATE_RESPONSE, m);
     return;
   }
-  roam_u64map_del(&c->calls, m->request_id);
+  roam_idmap_del(&c->calls, m->request_id);
   c->out_inflight--;
   roam__call_complete(s, k, 0, m);
   roam__flush_deferred(s, c);

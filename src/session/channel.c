@@ -15,7 +15,7 @@
 void roam__credit_blocked(roam_session *s);
 
 chan *roam__chan_get(const conn *c, uint64_t id) {
-  return c ? roam_u64map_get(&c->chans, id) : NULL;
+  return c ? roam_idmap_get(&c->chans, id) : NULL;
 }
 
 chan *roam__chan_new(roam_session *s, conn *c, uint64_t id) {
@@ -27,7 +27,7 @@ chan *roam__chan_new(roam_session *s, conn *c, uint64_t id) {
   memset(ch, 0, sizeof *ch);
   ch->id = id;
   ch->c = c;
-  if (roam_u64map_put(&c->chans, &s->mem, id, ch)) {
+  if (roam_idmap_put(&c->chans, &s->mem, id, ch)) {
     ch->next_free = s->chan_free;
     s->chan_free = ch;
     return NULL;
@@ -38,23 +38,24 @@ chan *roam__chan_new(roam_session *s, conn *c, uint64_t id) {
 
 static void credit_unlink(roam_session *s, chan *ch) {
   if (!ch->cr_pending) return;
-  if (ch->cr_prev)
-    ch->cr_prev->cr_next = ch->cr_next;
+  if (ch->cr.prev)
+    ch->cr.prev->cr.next = ch->cr.next;
   else
-    s->credit_pending = ch->cr_next;
-  if (ch->cr_next) ch->cr_next->cr_prev = ch->cr_prev;
-  ch->cr_prev = ch->cr_next = NULL;
+    s->credit_pending = ch->cr.next;
+  if (ch->cr.next) ch->cr.next->cr.prev = ch->cr.prev;
+  ch->cr.prev = ch->cr.next = NULL;
   ch->cr_pending = 0;
 }
 
 static void chan_free(roam_session *s, chan *ch) {
   credit_unlink(s, ch);
-  roam_u64map_del(&ch->c->chans, ch->id);
-  while (ch->buf_head) {
-    chan_buf *b = ch->buf_head;
-    ch->buf_head = b->next;
-    roam__free(&s->mem, b);
-  }
+  roam_idmap_del(&ch->c->chans, ch->id);
+  if (ch->state == CH_UNBOUND) /* (only then does the union hold values) */
+    while (ch->buf.head) {
+      chan_buf *b = ch->buf.head;
+      ch->buf.head = b->next;
+      roam__free(&s->mem, b);
+    }
   if (ch->diag) roam_diag_channel_close(s->diag, ch->diag);
   ch->diag = NULL;
   ch->next_free = s->chan_free;
@@ -91,13 +92,9 @@ static int recently_closed(const conn *c, uint64_t id) {
 
 static int emit_simple(roam_session *s, roam_msg_kind kind, uint64_t conn_id, uint64_t id,
                        uint32_t credit) {
-  roam_msg m;
-  memset(&m, 0, sizeof m);
-  m.kind = kind;
-  m.conn_id = conn_id;
-  m.channel_id = id;
-  m.credit = credit;
-  return roam__emit(s, &m, NULL, 0);
+  uint8_t hdr[HDR_MAX];
+  size_t n = roam__hdr_small(hdr, kind, conn_id, id, credit);
+  return roam__emit_fast(s, kind, hdr, n, NULL, 0);
 }
 
 /* Grant the consumed bytes back now. */
@@ -117,11 +114,13 @@ static void grant_now(roam_session *s, chan *ch) {
 /*
  * Receiver policy [flow.channel.*]: consumed bytes go back to the sender at
  * once when what it may still send fell to half the window or less (so a
- * busy stream never stalls); otherwise they wait until the output is next
- * collected (roam_session_output / _next_message), so that the Data of one
- * input batch cost one Credit. Values are atomic and may be as large as the
- * whole window: holding back any consumed byte for ever could leave a sender
- * waiting for room it never gets, so nothing is held past that point.
+ * busy stream never stalls, and a stream of small values costs one Credit
+ * per half window, never one per value). Below that point they are held
+ * for at most credit_delay_ms: values are atomic and may be as large as the
+ * whole window, so holding consumed bytes for ever could leave a sender
+ * waiting for room it never gets. A channel that ends drops its pending
+ * grant (the sender is done). Peers that never expect Credit on a short
+ * exchange (the 0.6 reference harness) therefore see none.
  */
 static void chan_consume(roam_session *s, chan *ch, size_t n) {
   uint64_t unacked = (uint64_t)ch->recv_unacked + n;
@@ -132,17 +131,16 @@ static void chan_consume(roam_session *s, chan *ch, size_t n) {
     return;
   }
   if (ch->cr_pending) return;
-  int wake = s->credit_pending == NULL && roam__out_pending(s) == 0;
-  ch->cr_pending = 1;
-  ch->cr_prev = NULL;
-  ch->cr_next = s->credit_pending;
-  if (s->credit_pending) s->credit_pending->cr_prev = ch;
-  s->credit_pending = ch;
-  if (wake && s->cbs.on_want_write) {
-    ENTER(s);
-    s->cbs.on_want_write(s, s->ud);
-    LEAVE(s);
+  if (!roam__tmr_armed(&s->credit_timer) &&
+      roam__theap_add(&s->timers, &s->mem, &s->credit_timer, roam__now(s) + s->cfg.credit_delay_ms)) {
+    grant_now(s, ch); /* no room for the timer: grant at once instead */
+    return;
   }
+  ch->cr_pending = 1;
+  ch->cr.prev = NULL;
+  ch->cr.next = s->credit_pending;
+  if (s->credit_pending) s->credit_pending->cr.prev = ch;
+  s->credit_pending = ch;
 }
 
 void roam__flush_credit(roam_session *s) {
@@ -242,14 +240,9 @@ int roam_channel_send(roam_session *s, uint64_t conn_id, uint64_t channel_id, co
       return ROAM_ERR_WOULD_BLOCK;
     }
   }
-  roam_msg m;
-  memset(&m, 0, sizeof m);
-  m.kind = ROAM_MSG_DATA;
-  m.conn_id = conn_id;
-  m.channel_id = channel_id;
-  m.payload.ptr = value;
-  m.payload.len = len;
-  rc = roam__emit(s, &m, NULL, 0);
+  uint8_t hdr[HDR_MAX];
+  size_t hl = roam__hdr_small(hdr, ROAM_MSG_DATA, conn_id, channel_id, len);
+  rc = roam__emit_fast(s, ROAM_MSG_DATA, hdr, hl, value, len);
   if (rc == 0 && !(s->cfg.flags & ROAM_SESSION_SEND_WITHOUT_CREDIT)) ch->send_credit -= len;
   return rc;
 }
@@ -365,7 +358,7 @@ void roam__handle_data(roam_session *s, const roam_msg *m) {
   switch (ch->state) {
   case CH_UNBOUND: {
     if ((s->cfg.flags & ROAM_SESSION_TOLERATE_OVERRUN) &&
-        ch->buffered + len > (size_t)s->credit + s->cfg.overrun_buffer_cap) {
+        ch->buf.buffered + len > (size_t)s->credit + s->cfg.overrun_buffer_cap) {
       roam__log(s, ROAM_LOG_WARN, "channel %llu overran its buffer cap; resetting it",
                 (unsigned long long)ch->id);
       if (emit_simple(s, ROAM_MSG_RESET, ch->c->id, ch->id, 0)) {
@@ -375,8 +368,8 @@ void roam__handle_data(roam_session *s, const roam_msg *m) {
       roam__chan_release(s, ch);
       return;
     }
-    if (len == 0 && ch->buf_tail && ch->buf_tail->len == 0 && ch->buf_tail->count < SIZE_MAX) {
-      ch->buf_tail->count++;
+    if (len == 0 && ch->buf.tail && ch->buf.tail->len == 0 && ch->buf.tail->count < SIZE_MAX) {
+      ch->buf.tail->count++;
       return;
     }
     chan_buf *b = roam__malloc(&s->mem, sizeof *b + len);
@@ -388,12 +381,12 @@ void roam__handle_data(roam_session *s, const roam_msg *m) {
     b->len = len;
     b->count = 1;
     if (len) memcpy(b + 1, m->payload.ptr, len);
-    if (ch->buf_tail)
-      ch->buf_tail->next = b;
+    if (ch->buf.tail)
+      ch->buf.tail->next = b;
     else
-      ch->buf_head = b;
-    ch->buf_tail = b;
-    ch->buffered += len;
+      ch->buf.head = b;
+    ch->buf.tail = b;
+    ch->buf.buffered += len;
     return;
   }
   case CH_DISCARD:
@@ -440,13 +433,13 @@ void roam__handle_close(roam_session *s, const roam_msg *m) {
 }
 
 static void drop_buffered(roam_session *s, chan *ch) {
-  while (ch->buf_head) {
-    chan_buf *b = ch->buf_head;
-    ch->buf_head = b->next;
+  while (ch->buf.head) {
+    chan_buf *b = ch->buf.head;
+    ch->buf.head = b->next;
     roam__free(&s->mem, b);
   }
-  ch->buf_tail = NULL;
-  ch->buffered = 0;
+  ch->buf.tail = NULL;
+  ch->buf.buffered = 0;
 }
 
 void roam__handle_reset(roam_session *s, const roam_msg *m) {

@@ -71,12 +71,12 @@ int roam_session_accept(roam_session *s, uint64_t connect_id, const roam_meta_en
   if (s->state == S_CLOSED) return ROAM_ERR_CLOSED;
   if (!roam_u64map_get(&s->connects_in, connect_id)) return ROAM_ERR_NOT_FOUND;
   uint64_t id = s->next_conn_id;
-  while (id == 0 || roam_u64map_get(&s->conns, id)) id++;
+  while (id == 0 || roam_idmap_get(&s->conns, id)) id++;
   conn *c = roam__conn_new(s, id);
   if (!c) return ROAM_ERR_NOMEM;
   int rc = emit_conn_msg(s, ROAM_MSG_ACCEPT, connect_id, id, NULL, md, md_count);
   if (rc) {
-    roam_u64map_del(&s->conns, id);
+    roam_idmap_del(&s->conns, id);
     s->stats.connections--;
     roam__free(&s->mem, c);
     return rc;
@@ -113,17 +113,17 @@ int roam_session_connect(roam_session *s, const roam_meta_entry *md, size_t md_c
   op->cb = cb;
   op->ud = ud;
   roam__tmr_init(&op->timer, TK_CONNECT);
-  int rc = roam_u64map_put(&s->connects_out, &s->mem, op->request_id, op);
+  int rc = roam_idmap_put(&s->connects_out, &s->mem, op->request_id, op);
   if (rc == 0) {
     rc = emit_conn_msg(s, ROAM_MSG_CONNECT, op->request_id, 0, NULL, md, md_count);
-    if (rc) roam_u64map_del(&s->connects_out, op->request_id);
+    if (rc) roam_idmap_del(&s->connects_out, op->request_id);
   }
   if (rc) {
     roam__free(&s->mem, op);
     return rc;
   }
   s->next_connect_id++; /* a Connect that timed out keeps its id used */
-  if (timeout_ms) (void)roam__theap_add(&s->timers, &s->mem, &op->timer, s->now + timeout_ms);
+  if (timeout_ms) (void)roam__theap_add(&s->timers, &s->mem, &op->timer, roam__now(s) + timeout_ms);
   return 0;
 }
 
@@ -162,24 +162,24 @@ static int send_conn_goodbye(roam_session *s, uint64_t conn_id, const char *reas
 
 void roam__handle_accept(roam_session *s, const roam_msg *m) {
   if (check_md(s, m)) return;
-  connect_op *op = roam_u64map_get(&s->connects_out, m->request_id);
+  connect_op *op = roam_idmap_get(&s->connects_out, m->request_id);
   if (!op) {
     roam__ignored(s, ROAM_IGNORE_STALE_CONNECT_REPLY, m);
     /* A Connect of ours that timed out was accepted after all: the peer now
      * has a connection we will never use. Close it, so that it does not
      * wait on it (or send on it) for ever. */
     if (m->request_id != 0 && m->request_id < s->next_connect_id && m->conn_id != 0 &&
-        !roam_u64map_get(&s->conns, m->conn_id)) {
+        !roam_idmap_get(&s->conns, m->conn_id)) {
       if (send_conn_goodbye(s, m->conn_id, "connect timed out")) roam__fatal(s);
       roam__remember_local_close(s, m->conn_id);
     }
     return;
   }
-  if (m->conn_id == 0 || roam_u64map_get(&s->conns, m->conn_id)) {
+  if (m->conn_id == 0 || roam_idmap_get(&s->conns, m->conn_id)) {
     roam__violation(s, "message.conn-id");
     return;
   }
-  roam_u64map_del(&s->connects_out, m->request_id);
+  roam_idmap_del(&s->connects_out, m->request_id);
   roam_bytes none = {NULL, 0};
   if (!roam__conn_new(s, m->conn_id)) {
     /* The peer has the connection now: close it again. */
@@ -193,7 +193,7 @@ void roam__handle_accept(roam_session *s, const roam_msg *m) {
 
 void roam__handle_reject(roam_session *s, const roam_msg *m) {
   if (check_md(s, m)) return;
-  connect_op *op = roam_u64map_del(&s->connects_out, m->request_id);
+  connect_op *op = roam_idmap_del(&s->connects_out, m->request_id);
   if (!op) {
     roam__ignored(s, ROAM_IGNORE_STALE_CONNECT_REPLY, m);
     return;
@@ -202,7 +202,7 @@ void roam__handle_reject(roam_session *s, const roam_msg *m) {
 }
 
 void roam__connect_timer(roam_session *s, connect_op *op) {
-  roam_u64map_del(&s->connects_out, op->request_id);
+  roam_idmap_del(&s->connects_out, op->request_id);
   roam_bytes none = {NULL, 0};
   connect_done(s, op, ROAM_ERR_TIMEOUT, 0, none, NULL);
 }
@@ -210,11 +210,13 @@ void roam__connect_timer(roam_session *s, connect_op *op) {
 void roam__connects_fail_all(roam_session *s) {
   roam_bytes none = {NULL, 0};
   connect_op *op;
-  uint32_t i;
+  uint32_t i = 0;
   while (s->connects_out.count) {
-    i = 0;
-    op = roam_u64map_next(&s->connects_out, &i);
-    roam_u64map_del(&s->connects_out, op->request_id);
+    if (!(op = roam_idmap_next(&s->connects_out, &i))) {
+      i = 0;
+      continue;
+    }
+    roam_idmap_del(&s->connects_out, op->request_id);
     connect_done(s, op, ROAM_ERR_CLOSED, 0, none, NULL);
   }
   roam_u64map_free(&s->connects_in, &s->mem);

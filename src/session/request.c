@@ -74,8 +74,8 @@ void roam__request_free(roam_session *s, roam_request *r) {
     s->held = r->next;
   if (r->next) r->next->prev = r->prev;
   if (r->diag) roam_diag_request_end(s->diag, r->diag);
-  roam__free(&s->mem, r->chan_heap);
-  r->chan_heap = NULL;
+  if (r->nchan > CALL_INLINE_CHANS) roam__free(&s->mem, r->chans.heap);
+  r->nchan = 0;
   r->next = s->req_free;
   r->prev = NULL;
   s->req_free = r;
@@ -123,15 +123,15 @@ static void settle_channels(roam_session *s, roam_request *r) {
     if (ch->state == CH_UNBOUND) {
       /* Never bound: drain whatever comes until the caller closes it. */
       ch->state = CH_DISCARD;
-      while (ch->buf_head) {
-        chan_buf *b = ch->buf_head;
-        ch->buf_head = b->next;
+      while (ch->buf.head) {
+        chan_buf *b = ch->buf.head;
+        ch->buf.head = b->next;
         roam__ignored(s, ROAM_IGNORE_DISCARDED_DATA, NULL);
         ch->recv_unacked += (uint32_t)b->len;
         roam__free(&s->mem, b);
       }
-      ch->buf_tail = NULL;
-      ch->buffered = 0;
+      ch->buf.tail = NULL;
+      ch->buf.buffered = 0;
       if (ch->peer_closed || ch->peer_reset) {
         roam__chan_release(s, ch);
         continue;
@@ -148,32 +148,44 @@ static void settle_channels(roam_session *s, roam_request *r) {
 /* Put the Response on the wire. */
 static int answer(roam_session *s, roam_request *r, uint8_t pre0, uint8_t pre1, int npre,
                   const void *val, size_t len, const roam_meta_entry *md, size_t mdn) {
+  if ((size_t)npre + len > s->max_payload) return ROAM_ERR_PAYLOAD_TOO_LARGE;
+  uint8_t hdr[HDR_MAX];
+  size_t hl = 0, whole;
   roam_msg m;
-  memset(&m, 0, sizeof m);
-  m.kind = ROAM_MSG_RESPONSE;
-  m.conn_id = r->conn_id;
-  m.request_id = r->request_id;
-  m.metadata.count = mdn;
-  m.metadata.entries = md;
   if (mdn) {
+    memset(&m, 0, sizeof m);
+    m.kind = ROAM_MSG_RESPONSE;
+    m.conn_id = r->conn_id;
+    m.request_id = r->request_id;
+    m.metadata.count = mdn;
+    m.metadata.entries = md;
     roam_metadata_measure(&m.metadata);
     if (roam_metadata_check_limits(&m.metadata)) return ROAM_ERR_METADATA_LIMIT;
+    m.payload.len = (size_t)npre + len;
+    whole = roam_msg_encoded_size(&m);
+  } else {
+    hl = roam__hdr_response(hdr, r->conn_id, r->request_id, (size_t)npre + len);
+    hdr[hl] = pre0;
+    hdr[hl + 1] = pre1;
+    hl += (size_t)npre;
+    whole = hl + len;
   }
-  if ((size_t)npre + len > s->max_payload) return ROAM_ERR_PAYLOAD_TOO_LARGE;
   /* Room for the Close (or Credit) of every channel and the Response first:
    * they go out together or not at all. */
-  m.payload.len = (size_t)npre + len;
-  size_t need = roam_cobs_max_encoded(roam_msg_encoded_size(&m)) + 8 + (size_t)r->nchan * 40;
-  int rc = roam__out_ensure(s, need);
+  int rc = roam__out_ensure(s, roam_cobs_max_encoded(whole) + 8 + (size_t)r->nchan * 40);
   if (rc) return rc;
   settle_channels(s, r);
-  uint8_t pre[2] = {pre0, pre1};
-  m.payload.ptr = val;
-  m.payload.len = len;
-  rc = roam__emit(s, &m, pre, (size_t)npre);
+  if (mdn) {
+    uint8_t pre[2] = {pre0, pre1};
+    m.payload.ptr = val;
+    m.payload.len = len;
+    rc = roam__emit(s, &m, pre, (size_t)npre);
+  } else {
+    rc = roam__emit_fast(s, ROAM_MSG_RESPONSE, hdr, hl, val, len);
+  }
   if (rc) return rc;
   r->done = 1;
-  roam_u64map_del(&r->c->requests, r->request_id);
+  roam_idmap_del(&r->c->requests, r->request_id);
   r->c = NULL; /* no longer reachable from the connection: do not keep it */
   s->stats.requests_answered++;
   if (r->diag) {
@@ -237,22 +249,28 @@ static roam_request *request_alloc(roam_session *s) {
     s->req_free = r->next;
   else if (!(r = roam__malloc(&s->mem, sizeof *r)))
     return NULL;
-  memset(r, 0, sizeof *r);
+  /* (field by field: a memset here is a rep stos on the hot path) */
+  r->s = NULL;
+  r->c = NULL;
+  r->conn_id = r->request_id = r->method_id = 0;
+  r->chans.heap = NULL;
+  r->user_data = NULL;
+  r->cancel_fn = NULL;
+  r->cancel_ud = NULL;
+  r->diag = NULL;
+  r->prev = r->next = NULL;
+  r->nchan = 0;
+  r->done = r->cancelled = r->released = r->pinned = 0;
+  r->why = 0;
   return r;
 }
 
 /* Answer a Request we will not run, without creating a handle. */
 static void refuse(roam_session *s, const roam_msg *req, uint8_t variant) {
-  static uint8_t payload[2] = {1, 0};
-  roam_msg m;
-  memset(&m, 0, sizeof m);
-  m.kind = ROAM_MSG_RESPONSE;
-  m.conn_id = req->conn_id;
-  m.request_id = req->request_id;
-  uint8_t p[2] = {payload[0], variant};
-  m.payload.ptr = p;
-  m.payload.len = 2;
-  if (roam__emit(s, &m, NULL, 0)) roam__fatal(s);
+  uint8_t hdr[HDR_MAX];
+  size_t hl = roam__hdr_response(hdr, req->conn_id, req->request_id, 2);
+  uint8_t p[2] = {1, variant}; /* Err(RoamError::variant) */
+  if (roam__emit_fast(s, ROAM_MSG_RESPONSE, hdr, hl, p, 2)) roam__fatal(s);
 }
 
 void roam__handle_request(roam_session *s, const roam_msg *m) {
@@ -269,7 +287,7 @@ void roam__handle_request(roam_session *s, const roam_msg *m) {
     roam__violation(s, "call.metadata.limits");
     return;
   }
-  if (roam_u64map_get(&c->requests, m->request_id)) {
+  if (roam_idmap_get(&c->requests, m->request_id)) {
     roam__violation(s, "call.request-id.duplicate-detection");
     return;
   }
@@ -294,8 +312,9 @@ void roam__handle_request(roam_session *s, const roam_msg *m) {
   roam_request *r = over ? NULL : request_alloc(s);
   if (r) r->nchan = (uint16_t)nchan; /* (before roam__req_chans) */
   if (r && nchan > CALL_INLINE_CHANS) {
-    r->chan_heap = roam__malloc(&s->mem, nchan * sizeof(uint64_t));
-    if (!r->chan_heap) {
+    r->chans.heap = roam__malloc(&s->mem, nchan * sizeof(uint64_t));
+    if (!r->chans.heap) {
+      r->nchan = 0;
       r->next = s->req_free;
       s->req_free = r;
       r = NULL;
@@ -308,9 +327,10 @@ void roam__handle_request(roam_session *s, const roam_msg *m) {
     if (id > c->max_chan_id) c->max_chan_id = id; /* the id is used either way */
     if (r) ((uint64_t *)roam__req_chans(r))[i] = id;
   }
-  if (r && roam_u64map_put(&c->requests, &s->mem, m->request_id, r)) {
-    roam__free(&s->mem, r->chan_heap);
-    r->chan_heap = NULL;
+  if (r) r->request_id = m->request_id; /* (the map reads it) */
+  if (r && roam_idmap_put(&c->requests, &s->mem, m->request_id, r)) {
+    if (r->nchan > CALL_INLINE_CHANS) roam__free(&s->mem, r->chans.heap);
+    r->nchan = 0;
     r->next = s->req_free;
     s->req_free = r;
     r = NULL;
@@ -335,9 +355,9 @@ void roam__handle_request(roam_session *s, const roam_msg *m) {
     }
     if (made < nchan) {
       while (made--) roam__chan_release(s, roam__chan_get(c, ids[made]));
-      roam_u64map_del(&c->requests, m->request_id);
-      roam__free(&s->mem, r->chan_heap);
-      r->chan_heap = NULL;
+      roam_idmap_del(&c->requests, m->request_id);
+      if (r->nchan > CALL_INLINE_CHANS) roam__free(&s->mem, r->chans.heap);
+      r->nchan = 0;
       r->next = s->req_free;
       s->req_free = r;
       if (dup) {
@@ -376,16 +396,20 @@ void roam__handle_request(roam_session *s, const roam_msg *m) {
     }
     return;
   }
-  r->payload = m->payload;
-  r->metadata = &m->metadata;
+  roam_request *outer = s->cur_req; /* (handlers do not nest, but be safe) */
+  roam_bytes outer_p = s->cur_payload;
+  const roam_metadata *outer_md = s->cur_md;
+  s->cur_req = r;
+  s->cur_payload = m->payload;
+  s->cur_md = &m->metadata;
   r->pinned++;
   ENTER(s);
   fn(s, r, hud);
   LEAVE(s);
   r->pinned--;
-  r->payload.ptr = NULL;
-  r->payload.len = 0;
-  r->metadata = NULL;
+  s->cur_req = outer;
+  s->cur_payload = outer_p;
+  s->cur_md = outer_md;
   maybe_free(s, r);
 }
 
@@ -395,7 +419,7 @@ void roam__handle_cancel(roam_session *s, const roam_msg *m) {
     roam__ignored(s, ROAM_IGNORE_UNKNOWN_CONN, m);
     return;
   }
-  roam_request *r = roam_u64map_get(&c->requests, m->request_id);
+  roam_request *r = roam_idmap_get(&c->requests, m->request_id);
   if (!r || r->done) {
     roam__ignored(s, ROAM_IGNORE_LATE_CANCEL, m);
     return;
@@ -422,8 +446,13 @@ roam_session *roam_request_session(const roam_request *r) { return r->s; }
 uint64_t roam_request_conn_id(const roam_request *r) { return r->conn_id; }
 uint64_t roam_request_id(const roam_request *r) { return r->request_id; }
 uint64_t roam_request_method_id(const roam_request *r) { return r->method_id; }
-roam_bytes roam_request_payload(const roam_request *r) { return r->payload; }
-const roam_metadata *roam_request_metadata(const roam_request *r) { return r->metadata; }
+roam_bytes roam_request_payload(const roam_request *r) {
+  static const roam_bytes none = {NULL, 0};
+  return r->s->cur_req == r ? r->s->cur_payload : none;
+}
+const roam_metadata *roam_request_metadata(const roam_request *r) {
+  return r->s->cur_req == r ? r->s->cur_md : NULL;
+}
 size_t roam_request_channel_count(const roam_request *r) { return r->nchan; }
 uint64_t roam_request_channel_id(const roam_request *r, size_t index) {
   return index < r->nchan ? roam__req_chans(r)[index] : 0;
@@ -463,28 +492,25 @@ int roam_request_bind_channel(roam_request *r, size_t index, int dir,
   uint64_t conn_id = r->conn_id, id = ch->id;
   /* Callbacks below may answer (release) the request: keep the handle. */
   r->pinned++;
+  /* The values that arrived before binding leave the channel (their room
+   * in it is the credit-grant list's once it is bound). */
+  chan_buf *list = ch->buf.head;
+  ch->buf.head = ch->buf.tail = NULL;
+  ch->buf.buffered = 0;
   if (d == ROAM_CHAN_SEND) {
-    while (ch->buf_head) { /* the caller sent Data on our output channel */
-      chan_buf *b = ch->buf_head;
-      ch->buf_head = b->next;
-      roam__ignored(s, ROAM_IGNORE_WRONG_DIRECTION, NULL);
-      roam__free(&s->mem, b);
-    }
-    ch->buf_tail = NULL;
-    ch->buffered = 0;
     ch->peer_closed = 0; /* Close on our output channel: wrong direction */
+    for (chan_buf *b = list; b; b = b->next) roam__ignored(s, ROAM_IGNORE_WRONG_DIRECTION, NULL);
   } else {
-    /* Deliver what arrived before binding, in order. */
-    while ((ch = roam__chan_get(c, id)) != NULL && ch->state == CH_OPEN && ch->buf_head) {
-      chan_buf *b = ch->buf_head;
+    /* Deliver them, in order. */
+    while (list && (ch = roam__chan_get(c, id)) != NULL && ch->state == CH_OPEN &&
+           s->state != S_CLOSED) {
+      chan_buf *b = list;
       roam_bytes v = {(const uint8_t *)(b + 1), b->len};
       if (b->count > 1) { /* one of a run of empty values */
         b->count--;
         b = NULL;
       } else {
-        ch->buf_head = b->next;
-        if (!ch->buf_head) ch->buf_tail = NULL;
-        ch->buffered -= b->len;
+        list = b->next;
       }
       int rc = 0;
       if (ch->cbs && ch->cbs->on_data) {
@@ -501,6 +527,11 @@ int roam_request_bind_channel(roam_request *r, size_t index, int dir,
       if (ch && ch->state == CH_OPEN && !ch->manual_credit && s->state != S_CLOSED)
         roam_channel_consume(s, conn_id, id, v.len);
     }
+  }
+  while (list) { /* not delivered (channel gone, link closed) */
+    chan_buf *b = list;
+    list = b->next;
+    roam__free(&s->mem, b);
   }
   ch = roam__chan_get(c, id);
   if (ch && ch->state == CH_OPEN && s->state != S_CLOSED) {

@@ -27,6 +27,7 @@ void roam_session_config_init(roam_session_config *cfg, roam_role role) {
   cfg->handshake_timeout_ms = 5000;
   cfg->cancel_grace_ms = 1000;
   cfg->credit_warn_ms = 2000;
+  cfg->credit_delay_ms = 100;
 }
 
 /* Largest frame a peer may send: payload, full metadata, a channel list of
@@ -122,7 +123,7 @@ static uint8_t *out_reserve(roam_session *s, size_t n) {
 
 static void out_commit(roam_session *s, size_t n, int kind) {
   /* (no wake-up while the output is being collected) */
-  int was_empty = s->out_len == s->out_head && !s->collecting;
+  int was_empty = s->out_len == s->out_head;
   s->out_len += n;
   if (kind >= 0 && kind < ROAM_MSG_KIND_COUNT) s->stats.msgs_out[kind]++;
   if (was_empty && s->cbs.on_want_write) {
@@ -168,13 +169,29 @@ int roam__emit(roam_session *s, const roam_msg *m, const uint8_t *pre, size_t pr
   if (pre_len) hm.payload.ptr = pre; /* only the length is encoded here */
   roam_enc_reset(&s->scratch);
   int rc = roam_msg_encode_header(&s->scratch, &hm);
+  if (rc == 0 && pre_len) rc = roam_enc_raw(&s->scratch, pre, pre_len);
   if (rc) return rc;
   if (s->cfg.flags & ROAM_SESSION_WIRE_SPY) spy(s, "send", &hm);
   int has_payload = m->kind == ROAM_MSG_REQUEST || m->kind == ROAM_MSG_RESPONSE ||
                     m->kind == ROAM_MSG_DATA;
   if (!has_payload) return out_frame(s, s->scratch.buf, s->scratch.len, NULL, 0, NULL, 0, m->kind);
-  return out_frame(s, s->scratch.buf, s->scratch.len, pre, pre_len, m->payload.ptr,
-                   m->payload.len, m->kind);
+  return out_frame(s, s->scratch.buf, s->scratch.len, m->payload.ptr, m->payload.len, NULL, 0,
+                   m->kind);
+}
+
+int roam__emit_fast(roam_session *s, int kind, const uint8_t *hdr, size_t hlen,
+                    const void *payload, size_t plen) {
+  if (s->cfg.flags & ROAM_SESSION_WIRE_SPY) { /* (debugging: the slow way) */
+    uint8_t *tmp = roam__malloc(&s->mem, hlen + plen);
+    roam_msg m;
+    if (tmp) {
+      memcpy(tmp, hdr, hlen);
+      if (plen) memcpy(tmp + hlen, payload, plen);
+      if (roam_msg_decode(&m, tmp, hlen + plen) == 0) spy(s, "send", &m);
+      roam__free(&s->mem, tmp);
+    }
+  }
+  return out_frame(s, hdr, hlen, payload, plen, NULL, 0, kind);
 }
 
 int roam__emit_raw(roam_session *s, const uint8_t *msg, size_t len) {
@@ -186,11 +203,6 @@ int roam__emit_raw(roam_session *s, const uint8_t *msg, size_t len) {
 }
 
 size_t roam_session_output(roam_session *s, const uint8_t **data) {
-  if (s->credit_pending) {
-    s->collecting = 1;
-    roam__flush_credit(s);
-    s->collecting = 0;
-  }
   *data = s->out ? s->out + s->out_head : NULL; /* (no arithmetic on NULL) */
   if (s->cfg.flags & ROAM_SESSION_MESSAGE_TRANSPORT) {
     /* Message mode hands out messages with roam_session_next_message. */
@@ -231,11 +243,6 @@ int roam_session_next_message(roam_session *s, roam_bytes *msg) {
   msg->ptr = NULL;
   msg->len = 0;
   if (!(s->cfg.flags & ROAM_SESSION_MESSAGE_TRANSPORT)) return ROAM_ERR_STATE;
-  if (s->credit_pending) {
-    s->collecting = 1;
-    roam__flush_credit(s);
-    s->collecting = 0;
-  }
   if (s->out_len - s->out_head < 4) return 0;
   uint32_t l32; /* the length prefix is private */
   memcpy(&l32, s->out + s->out_head, 4);
@@ -252,12 +259,12 @@ conn *roam__conn_new(roam_session *s, uint64_t id) {
   conn *c = roam__calloc(&s->mem, sizeof *c);
   if (!c) return NULL;
   c->id = id;
-  roam_u64map_init(&c->calls);
-  roam_u64map_init(&c->requests);
-  roam_u64map_init(&c->chans);
+  roam_idmap_init(&c->calls);
+  roam_idmap_init(&c->requests);
+  roam_idmap_init(&c->chans);
   c->next_request_id = 1;
   c->next_chan_id = s->cfg.role == ROAM_ROLE_INITIATOR ? 1 : 2;
-  if (roam_u64map_put(&s->conns, &s->mem, id, c)) {
+  if (roam_idmap_put(&s->conns, &s->mem, id, c)) {
     roam__free(&s->mem, c);
     return NULL;
   }
@@ -266,7 +273,7 @@ conn *roam__conn_new(roam_session *s, uint64_t id) {
 }
 
 conn *roam__conn_get(const roam_session *s, uint64_t id) {
-  conn *c = id == 0 ? s->root : roam_u64map_get(&s->conns, id);
+  conn *c = id == 0 ? s->root : roam_idmap_get(&s->conns, id);
   return (c && !c->closing) ? c : NULL;
 }
 
@@ -295,8 +302,9 @@ int roam_session_new(roam_session **out, const roam_session_config *cfg,
   s->next_connect_id = 1;
   roam__tmr_init(&s->handshake_timer, TK_HANDSHAKE);
   roam__tmr_init(&s->credit_warn_timer, TK_CREDIT_WARN);
-  roam_u64map_init(&s->conns);
-  roam_u64map_init(&s->connects_out);
+  roam__tmr_init(&s->credit_timer, TK_CREDIT_FLUSH);
+  roam_idmap_init(&s->conns);
+  roam_idmap_init(&s->connects_out);
   roam_u64map_init(&s->connects_in);
   roam_enc_init_growable(&s->scratch, &s->mem);
   int rc = roam_deframer_init(&s->deframer, s->cfg.max_frame_size, &s->mem);
@@ -339,30 +347,40 @@ void roam__conn_teardown(roam_session *s, conn *c, int err, roam_bytes reason) {
     call *k = c->defer_head;
     c->defer_head = k->next;
     k->next = NULL;
-    roam_u64map_del(&c->calls, k->request_id);
+    roam_idmap_del(&c->calls, k->request_id);
     roam__call_complete(s, k, ROAM_ERR_CLOSED, NULL);
   }
   c->defer_tail = NULL;
   c->deferred = 0;
+  /* (Deleting leaves slots where they are, so the scans go on where they
+   * were; from the start again only if something came back behind.) */
   uint32_t i = 0;
   call *k;
   while (c->calls.count) {
-    i = 0;
-    k = roam_u64map_next(&c->calls, &i);
-    roam_u64map_del(&c->calls, k->request_id);
+    if (!(k = roam_idmap_next(&c->calls, &i))) {
+      i = 0;
+      continue;
+    }
+    roam_idmap_del(&c->calls, k->request_id);
     roam__call_complete(s, k, ROAM_ERR_CLOSED, NULL);
   }
   roam_request *r;
+  i = 0;
   while (c->requests.count) {
-    i = 0;
-    r = roam_u64map_next(&c->requests, &i);
-    roam_u64map_del(&c->requests, r->request_id);
+    if (!(r = roam_idmap_next(&c->requests, &i))) {
+      i = 0;
+      continue;
+    }
+    roam_idmap_del(&c->requests, r->request_id);
     roam__request_orphan(s, r, ROAM_ERR_CLOSED);
   }
   chan *ch;
+  i = 0;
   while (c->chans.count) {
-    i = 0;
-    ch = roam_u64map_next(&c->chans, &i);
+    if (!(ch = roam_idmap_next(&c->chans, &i))) {
+      i = 0;
+      continue;
+    }
     roam__chan_end(s, ch, 1, ROAM_ERR_CLOSED);
   }
   if (c->id != 0 && s->cbs.on_conn_closed) s->cbs.on_conn_closed(s, c->id, err, reason, s->ud);
@@ -370,9 +388,9 @@ void roam__conn_teardown(roam_session *s, conn *c, int err, roam_bytes reason) {
 }
 
 static void conn_free(roam_session *s, conn *c) {
-  roam_u64map_free(&c->calls, &s->mem);
-  roam_u64map_free(&c->requests, &s->mem);
-  roam_u64map_free(&c->chans, &s->mem);
+  roam_idmap_free(&c->calls, &s->mem);
+  roam_idmap_free(&c->requests, &s->mem);
+  roam_idmap_free(&c->chans, &s->mem);
   roam__free(&s->mem, c->close_reason);
   roam__free(&s->mem, c);
 }
@@ -383,13 +401,14 @@ static void link_teardown(roam_session *s) {
   roam_bytes reason = {(const uint8_t *)s->close_reason, s->close_reason_len};
   uint32_t i = 0;
   conn *c;
-  while ((c = roam_u64map_next(&s->conns, &i)) != NULL) {
+  while ((c = roam_idmap_next(&s->conns, &i)) != NULL) {
     if (c->closing && c != s->root) continue; /* torn down already */
     roam__conn_teardown(s, c, s->close_err, reason);
   }
   roam__connects_fail_all(s);
   roam__theap_remove(&s->timers, &s->handshake_timer);
   roam__theap_remove(&s->timers, &s->credit_warn_timer);
+  roam__theap_remove(&s->timers, &s->credit_timer);
   if (!s->closed_notified) {
     s->closed_notified = 1;
     if (s->cbs.on_closed) {
@@ -408,7 +427,7 @@ void roam__settle(roam_session *s) {
     s->closing_conns = c->next_closing;
     roam_bytes reason = {(const uint8_t *)c->close_reason, c->close_reason_len};
     roam__conn_teardown(s, c, c->close_err, reason);
-    roam_u64map_del(&s->conns, c->id);
+    roam_idmap_del(&s->conns, c->id);
     s->stats.connections--;
     conn_free(s, c);
   }
@@ -487,9 +506,9 @@ void roam_session_free(roam_session *s) {
   while (s->held) roam__request_free(s, s->held);
   uint32_t i = 0;
   conn *c;
-  while ((c = roam_u64map_next(&s->conns, &i)) != NULL) conn_free(s, c);
-  roam_u64map_free(&s->conns, &s->mem);
-  roam_u64map_free(&s->connects_out, &s->mem);
+  while ((c = roam_idmap_next(&s->conns, &i)) != NULL) conn_free(s, c);
+  roam_idmap_free(&s->conns, &s->mem);
+  roam_idmap_free(&s->connects_out, &s->mem);
   roam_u64map_free(&s->connects_in, &s->mem);
   roam__theap_free(&s->timers, &s->mem);
   while (s->call_free) {
@@ -649,7 +668,15 @@ static void credit_warn(roam_session *s) {
 void roam__credit_blocked(roam_session *s);
 void roam__credit_blocked(roam_session *s) {
   if (s->peer_granted || s->credit_warned || roam__tmr_armed(&s->credit_warn_timer)) return;
-  roam__theap_add(&s->timers, &s->mem, &s->credit_warn_timer, s->now + s->cfg.credit_warn_ms);
+  roam__theap_add(&s->timers, &s->mem, &s->credit_warn_timer, roam__now(s) + s->cfg.credit_warn_ms);
+}
+
+uint64_t roam__now(roam_session *s) {
+  if (s->cfg.clock) {
+    uint64_t t = s->cfg.clock(s->cfg.clock_user_data);
+    if (t > s->now) s->now = t;
+  }
+  return s->now;
 }
 
 void roam_session_tick(roam_session *s, uint64_t now_ms) {
@@ -667,6 +694,7 @@ void roam_session_tick(roam_session *s, uint64_t now_ms) {
       }
       break;
     case TK_CREDIT_WARN: credit_warn(s); break;
+    case TK_CREDIT_FLUSH: roam__flush_credit(s); break;
     case TK_CALL_DEADLINE:
     case TK_CANCEL_GRACE: {
       call *k = (call *)((char *)t - offsetof(call, timer));
@@ -702,7 +730,7 @@ bool roam_session_want_read(const roam_session *s) {
   return s->state != S_CLOSED && roam__out_pending(s) <= s->cfg.output_high_water;
 }
 bool roam_session_want_write(const roam_session *s) {
-  return s->out_len != s->out_head || (s->credit_pending && s->state != S_CLOSED);
+  return s->out_len != s->out_head;
 }
 uint32_t roam_session_max_payload(const roam_session *s) { return s->max_payload; }
 uint32_t roam_session_initial_credit(const roam_session *s) { return s->credit; }
@@ -712,7 +740,7 @@ uint32_t roam_session_initial_credit(const roam_session *s) { return s->credit; 
  * statistics, not for hot paths. */
 static size_t heap_bytes(const roam_session *s) {
   size_t heap = sizeof *s + s->out_cap + s->deframer.cap + s->deframer.out_cap + s->scratch.cap +
-                roam_u64map_bytes(&s->conns) + roam_u64map_bytes(&s->connects_out) +
+                roam_idmap_bytes(&s->conns) + roam_idmap_bytes(&s->connects_out) +
                 roam_u64map_bytes(&s->connects_in) + (size_t)s->timers.cap * sizeof(void *) +
                 s->close_reason_len + (size_t)s->connects_out.count * sizeof(connect_op);
   for (const call *k = s->call_free; k; k = k->next) heap += sizeof *k;
@@ -722,19 +750,20 @@ static size_t heap_bytes(const roam_session *s) {
     heap += sizeof *r + (r->nchan > CALL_INLINE_CHANS ? r->nchan * sizeof(uint64_t) : 0);
   uint32_t i = 0;
   const conn *c;
-  while ((c = roam_u64map_next(&s->conns, &i)) != NULL) {
-    heap += sizeof *c + roam_u64map_bytes(&c->calls) + roam_u64map_bytes(&c->requests) +
-            roam_u64map_bytes(&c->chans) + c->close_reason_len;
+  while ((c = roam_idmap_next(&s->conns, &i)) != NULL) {
+    heap += sizeof *c + roam_idmap_bytes(&c->calls) + roam_idmap_bytes(&c->requests) +
+            roam_idmap_bytes(&c->chans) + c->close_reason_len;
     uint32_t j = 0;
     const call *k;
-    while ((k = roam_u64map_next(&c->calls, &j)) != NULL)
-      heap += sizeof *k + k->deferred_len +
+    while ((k = roam_idmap_next(&c->calls, &j)) != NULL)
+      heap += sizeof *k + (k->deferred ? 4 + roam__deferred_len(k->deferred) : 0) +
               (k->nchan > CALL_INLINE_CHANS ? k->nchan * sizeof(uint64_t) : 0);
     j = 0;
     const chan *ch;
-    while ((ch = roam_u64map_next(&c->chans, &j)) != NULL) {
+    while ((ch = roam_idmap_next(&c->chans, &j)) != NULL) {
       heap += sizeof *ch;
-      for (const chan_buf *b = ch->buf_head; b; b = b->next) heap += sizeof *b + b->len;
+      if (ch->state == CH_UNBOUND)
+        for (const chan_buf *b = ch->buf.head; b; b = b->next) heap += sizeof *b + b->len;
     }
   }
   return heap;
@@ -744,7 +773,7 @@ void roam_session_get_stats(const roam_session *s, roam_session_stats *out) {
   *out = s->stats;
   uint32_t calls = 0, reqs = 0, chans = 0, i = 0;
   conn *c;
-  while ((c = roam_u64map_next(&s->conns, &i)) != NULL) {
+  while ((c = roam_idmap_next(&s->conns, &i)) != NULL) {
     calls += c->calls.count;
     reqs += c->requests.count;
     chans += c->chans.count;

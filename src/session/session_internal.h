@@ -13,12 +13,16 @@
 #include <roam/diag.h>
 #include <roam/session.h>
 
+#include <stddef.h>
+#include <string.h>
+
 #include "common/mem.h"
 #include "session/timer_heap.h"
 #include "session/u64map.h"
 
 /* Timer kinds. */
-enum { TK_HANDSHAKE = 1, TK_CALL_DEADLINE, TK_CANCEL_GRACE, TK_CONNECT, TK_CREDIT_WARN };
+enum { TK_HANDSHAKE = 1, TK_CALL_DEADLINE, TK_CANCEL_GRACE, TK_CONNECT, TK_CREDIT_WARN,
+       TK_CREDIT_FLUSH };
 
 /* Reason sent for oversize payloads: the spec's id and the reference's. */
 #define RULE_PAYLOAD_LIMIT "message.hello.enforcement flow.call.payload-limit"
@@ -30,24 +34,32 @@ typedef struct chan chan;
 
 /* Inline room for channel ids of a call; more go to the heap. */
 #define CALL_INLINE_CHANS 2
+typedef union chan_ids {
+  uint64_t inl[CALL_INLINE_CHANS]; /* nchan <= CALL_INLINE_CHANS */
+  uint64_t *heap;                  /* otherwise */
+} chan_ids;
 
-/* Outgoing call. */
+/* Outgoing call (96 bytes on LP64: it is the per-call cost). */
 struct call {
   uint64_t request_id;
   conn *c;
   roam_call_cb cb;
   void *ud;
   roam__tmr timer; /* deadline or cancel grace */
-  uint8_t state;    /* CALL_* */
+  call *next;      /* deferred queue / free list */
+  uint8_t *deferred; /* [u32 length][encoded Request] while queued */
+  roam_diag_req *diag;
+  chan_ids chans;
+  uint8_t state; /* CALL_* */
   uint8_t cancelled;
   uint16_t nchan;
-  uint64_t chan_inline[CALL_INLINE_CHANS];
-  uint64_t *chan_heap;
-  uint8_t *deferred; /* encoded Request waiting to be sent */
-  size_t deferred_len;
-  call *next;        /* deferred queue / free list */
-  roam_diag_req *diag;
 };
+/* Length of a queued Request. */
+static inline size_t roam__deferred_len(const uint8_t *d) {
+  uint32_t n;
+  memcpy(&n, d, 4);
+  return n;
+}
 enum { CALL_DEFERRED = 1, CALL_INFLIGHT = 2 };
 
 /* Channel state. */
@@ -67,10 +79,14 @@ typedef struct chan_buf {
   /* bytes follow */
 } chan_buf;
 
+/* A channel (96 bytes on LP64). */
 struct chan {
   uint64_t id;
   uint64_t request_id; /* the call that opened it (diagnostics) */
-  conn *c;
+  union {
+    conn *c;         /* while it exists */
+    chan *next_free; /* in the pool */
+  };
   const roam_channel_callbacks *cbs;
   void *ud;
   uint64_t send_credit;   /* SEND: bytes we may still send */
@@ -84,35 +100,39 @@ struct chan {
                               pending channel closed by the application */
   uint8_t peer_reset;      /* unbound channel got Reset */
   uint8_t incoming;        /* listed in a Request we received */
-  chan_buf *buf_head, *buf_tail;
-  size_t buffered;
+  uint8_t cr_pending;      /* on the session's list of pending grants */
+  union {
+    struct { /* CH_UNBOUND: values that arrived before binding */
+      chan_buf *head, *tail;
+      size_t buffered;
+    } buf;
+    struct { /* cr_pending */
+      chan *prev, *next;
+    } cr;
+  };
   roam_diag_chan *diag;
-  chan *next_free;
-  chan *cr_prev, *cr_next; /* on the session's list of pending grants */
-  uint8_t cr_pending;
 };
 
+/* Incoming request handle (112 bytes on LP64). Its payload and metadata
+ * are the session's (cur_*) while its handler runs. */
 struct roam_request {
+  uint64_t request_id; /* (first: the key in conn.requests) */
   roam_session *s;
-  conn *c;          /* NULL once orphaned (connection gone) */
+  conn *c;          /* NULL once answered or orphaned */
   uint64_t conn_id;
-  uint64_t request_id;
   uint64_t method_id;
-  roam_bytes payload;            /* valid during the handler */
-  const roam_metadata *metadata; /* valid during the handler */
-  uint16_t nchan;
-  uint8_t done;      /* answered on the wire (or no answer is due) */
-  uint8_t cancelled; /* cancel or close seen */
-  uint8_t released;  /* the application answered (gave the handle back) */
-  uint8_t pinned;    /* a callback holding it is on the stack */
-  int why;           /* ROAM_ERR_CANCELLED or ROAM_ERR_CLOSED once cancelled */
-  uint64_t chan_inline[CALL_INLINE_CHANS];
-  uint64_t *chan_heap;
+  chan_ids chans;
   void *user_data;
   void (*cancel_fn)(roam_request *r, int why, void *ud);
   void *cancel_ud;
   roam_diag_req *diag;
   roam_request *prev, *next; /* all handles held by the application */
+  uint16_t nchan;
+  uint8_t done;      /* answered on the wire (or no answer is due) */
+  uint8_t cancelled; /* cancel or close seen */
+  uint8_t released;  /* the application answered (gave the handle back) */
+  uint8_t pinned;    /* callbacks holding it on the stack */
+  int8_t why;        /* ROAM_ERR_CANCELLED or ROAM_ERR_CLOSED once cancelled */
 };
 
 /* Ring of channel ids recently closed by the peer, so that Data after
@@ -121,9 +141,9 @@ struct roam_request {
 
 struct conn {
   uint64_t id;
-  roam_u64map calls;    /* outgoing request id -> call */
-  roam_u64map requests; /* incoming request id -> roam_request */
-  roam_u64map chans;    /* channel id -> chan */
+  roam_idmap calls;    /* outgoing request id -> call */
+  roam_idmap requests; /* incoming request id -> roam_request */
+  roam_idmap chans;    /* channel id -> chan */
   uint64_t next_request_id;
   uint64_t next_chan_id;
   uint64_t max_chan_id; /* highest id ever used on this connection */
@@ -140,6 +160,19 @@ struct conn {
   size_t close_reason_len;
 };
 
+/* The id maps read each object's id from its first field. */
+_Static_assert(offsetof(struct conn, id) == 0, "conn id first");
+_Static_assert(offsetof(struct call, request_id) == 0, "call id first");
+_Static_assert(offsetof(struct chan, id) == 0, "chan id first");
+_Static_assert(offsetof(struct roam_request, request_id) == 0, "request id first");
+#if UINTPTR_MAX == UINT64_MAX
+/* What an in-flight call or an open channel costs (with the 8-byte map
+ * slot): keep it at or under 128 bytes. */
+_Static_assert(sizeof(struct call) <= 96, "call size");
+_Static_assert(sizeof(struct chan) <= 96, "chan size");
+_Static_assert(sizeof(struct roam_request) <= 112, "request size");
+#endif
+
 /* Pending outgoing Connect. */
 typedef struct connect_op {
   uint64_t request_id;
@@ -147,6 +180,7 @@ typedef struct connect_op {
   void *ud;
   roam__tmr timer;
 } connect_op;
+_Static_assert(offsetof(connect_op, request_id) == 0, "connect id first");
 
 typedef struct method_entry {
   roam_handler_fn fn;
@@ -177,6 +211,7 @@ struct roam_session {
   uint64_t now;
   roam__tmr handshake_timer;
   roam__tmr credit_warn_timer;
+  roam__tmr credit_timer; /* pending grants go out when it fires */
   int peer_granted;     /* the peer has sent at least one Credit */
   int credit_warned;
 
@@ -187,12 +222,12 @@ struct roam_session {
   roam_deframer deframer;
   roam_enc scratch; /* message headers */
 
-  roam_u64map conns; /* conn id -> conn (including 0) */
+  roam_idmap conns; /* conn id -> conn (including 0) */
   conn *root;
   conn *closing_conns;
   uint64_t next_conn_id;
   int listening;
-  roam_u64map connects_out; /* link request id -> connect_op */
+  roam_idmap connects_out; /* link request id -> connect_op */
   roam_u64map connects_in;  /* pending incoming connect ids (value = 1) */
   uint64_t next_connect_id;
 
@@ -205,7 +240,11 @@ struct roam_session {
   /* RECV channels whose consumed bytes are not granted back yet: granted
    * when the output is next collected (see chan_consume in channel.c). */
   chan *credit_pending;
-  int collecting; /* inside roam_session_output: no on_want_write */
+
+  /* the request whose handler runs, and its views */
+  roam_request *cur_req;
+  roam_bytes cur_payload;
+  const roam_metadata *cur_md;
 
   roam__theap timers;
   roam_request *held; /* request handles the application holds */
@@ -227,6 +266,59 @@ void roam__log(roam_session *s, roam_log_level lvl, const char *fmt, ...)
 void roam__ignored(roam_session *s, int kind, const roam_msg *m);
 /* Queue a message; payload = pre ‖ m->payload. */
 int roam__emit(roam_session *s, const roam_msg *m, const uint8_t *pre, size_t pre_len);
+/* Headers of the common messages without metadata, written straight from
+ * their fields (the bytes roam_msg_encode_header would write; no roam_msg is
+ * built). HDR_MAX bytes of room; roam__hdr_request takes up to
+ * HDR_FAST_CHANS channel ids. */
+#define HDR_FAST_CHANS 8
+#define HDR_MAX (4 + 10 * (5 + HDR_FAST_CHANS))
+static inline uint8_t *roam__vput(uint8_t *p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (uint8_t)v;
+  return p;
+}
+static inline size_t roam__hdr_request(uint8_t *o, uint64_t conn_id, uint64_t rid, uint64_t method,
+                                       const uint64_t *ch, size_t nch, size_t plen) {
+  uint8_t *p = o;
+  *p++ = ROAM_MSG_REQUEST;
+  p = roam__vput(p, conn_id);
+  p = roam__vput(p, rid);
+  p = roam__vput(p, method);
+  *p++ = 0; /* metadata */
+  p = roam__vput(p, nch);
+  for (size_t i = 0; i < nch; i++) p = roam__vput(p, ch[i]);
+  p = roam__vput(p, plen);
+  return (size_t)(p - o);
+}
+/* Response: the payload length is plen (pre bytes included). */
+static inline size_t roam__hdr_response(uint8_t *o, uint64_t conn_id, uint64_t rid, size_t plen) {
+  uint8_t *p = o;
+  *p++ = ROAM_MSG_RESPONSE;
+  p = roam__vput(p, conn_id);
+  p = roam__vput(p, rid);
+  *p++ = 0; /* metadata */
+  *p++ = 0; /* channels */
+  p = roam__vput(p, plen);
+  return (size_t)(p - o);
+}
+/* Cancel (id: request id), Data (extra: payload length), Close, Reset,
+ * Credit (extra: bytes). */
+static inline size_t roam__hdr_small(uint8_t *o, int kind, uint64_t conn_id, uint64_t id,
+                                     uint64_t extra) {
+  uint8_t *p = o;
+  *p++ = (uint8_t)kind;
+  p = roam__vput(p, conn_id);
+  p = roam__vput(p, id);
+  if (kind == ROAM_MSG_DATA || kind == ROAM_MSG_CREDIT) p = roam__vput(p, extra);
+  return (size_t)(p - o);
+}
+/* Queue a message made of a header from above and its payload. */
+int roam__emit_fast(roam_session *s, int kind, const uint8_t *hdr, size_t hlen,
+                    const void *payload, size_t plen);
+
 /* Make sure that messages of n bytes in all (before framing) can be queued
  * without allocating: several emits that must go out together. */
 int roam__out_ensure(roam_session *s, size_t n);
@@ -257,7 +349,7 @@ void roam__call_timer(roam_session *s, call *k);
 void roam__flush_deferred(roam_session *s, conn *c);
 void roam__call_free(roam_session *s, call *k);
 static inline const uint64_t *roam__call_chans(const call *k) {
-  return k->nchan <= CALL_INLINE_CHANS ? k->chan_inline : k->chan_heap;
+  return k->nchan <= CALL_INLINE_CHANS ? k->chans.inl : k->chans.heap;
 }
 
 /* ---- request.c ---- */
@@ -266,7 +358,7 @@ void roam__handle_cancel(roam_session *s, const roam_msg *m);
 void roam__request_orphan(roam_session *s, roam_request *r, int why);
 void roam__request_free(roam_session *s, roam_request *r);
 static inline const uint64_t *roam__req_chans(const roam_request *r) {
-  return r->nchan <= CALL_INLINE_CHANS ? r->chan_inline : r->chan_heap;
+  return r->nchan <= CALL_INLINE_CHANS ? r->chans.inl : r->chans.heap;
 }
 
 /* ---- channel.c ---- */
@@ -286,6 +378,8 @@ int roam__chan_send_reset(roam_session *s, chan *ch);
 void roam__chan_release(roam_session *s, chan *ch);
 /* Grant back every pending consumed byte (before the output is handed out). */
 void roam__flush_credit(roam_session *s);
+/* The current time: the embedder's clock when configured, else the last tick. */
+uint64_t roam__now(roam_session *s);
 
 /* ---- conn.c ---- */
 void roam__handle_connect(roam_session *s, const roam_msg *m);

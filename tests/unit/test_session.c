@@ -172,9 +172,11 @@ static void expect_goodbye(sp *p, const char *rule) {
 }
 
 /* Nothing but credit granted back for the Data consumed (the session
- * returns it when its output is collected). */
+ * returns it within credit_delay_ms, 100 by default). */
 static void expect_only_credit(sp *p, uint64_t channel, uint32_t bytes) {
   roam_msg m;
+  p->now += 100;
+  roam_session_tick(p->s, p->now);
   uint32_t got = 0;
   while (sp_next(p, &m)) {
     assert_int_equal(m.kind, ROAM_MSG_CREDIT);
@@ -552,6 +554,10 @@ static void test_credit_no_stall_on_large_values(void **st) {
   uint8_t small[1] = {2}; /* 1 byte: 15 left, more than half the window */
   sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, small, 1, 0);
   roam_msg m;
+  assert_false(sp_next(p, &m)); /* no Credit per small value... */
+  roam_session_tick(p->s, p->now + 99);
+  assert_false(sp_next(p, &m));
+  roam_session_tick(p->s, p->now + 100); /* ...but none held past credit_delay_ms */
   assert_true(sp_next(p, &m)); /* a sender needing 16 bytes waits for this */
   assert_int_equal(m.kind, ROAM_MSG_CREDIT);
   assert_int_equal(m.credit, 1);

@@ -1088,6 +1088,7 @@ static void tick_all(world *w) {
 static void settle(world *w) {
   for (int round = 0; round < 100000; round++) {
     size_t moved = 0;
+    for (int d = 0; d < 2; d++) roam_session_tick(w->sd[d].s, w->now);
     for (int d = 0; d < 2; d++) {
       moved += pump_out(w, d, SIZE_MAX);
       moved += pump_in(w, d, SIZE_MAX);
@@ -1276,6 +1277,8 @@ static void world_setup(world *w, unsigned seed, unsigned scenario) {
     cfg.now_ms = w->now;
     cfg.mem = &w->mem.mem;
     cfg.cancel_grace_ms = 20 + rnd(w, 2000);
+    /* pending grants leave at the next tick, even one that passes no time */
+    cfg.credit_delay_ms = 0;
     if (hw) cfg.output_high_water = hw;
     if (small_limits) {
       cfg.max_outgoing_calls = 1 + rnd(w, 4);

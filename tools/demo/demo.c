@@ -457,10 +457,6 @@ static void demo_cancel(roam_client *c, server *sv) {
     return;
   }
   wait_counter(c, &sv->holds_started, before + 1); /* the server holds it now */
-  /* Workaround: the runtime only updates a session's clock when one of its
-   * timers is due, so the grace period armed by roam_call_cancel would start
-   * from a stale time (reported); tell the session the time first. */
-  roam_session_tick(s, roam_now_ms());
   roam_call_cancel(s, 0, rid);
   roam_loop_run_until(roam_client_loop(c), raw_finished, &rc, TIMEOUT_MS);
   bool handler_told = wait_counter(c, &sv->holds_cancelled, cancelled_before + 1);

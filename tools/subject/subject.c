@@ -65,6 +65,11 @@ static uint64_t now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static uint64_t session_clock(void *ud) {
+  (void)ud;
+  return now_ms();
+}
+
 static bool env_flag(const char *name) {
   const char *v = getenv(name);
   return v && *v && strcmp(v, "0") != 0;
@@ -572,6 +577,7 @@ int main(void) {
   roam_session_config_init(&cfg, ROAM_ROLE_INITIATOR);
   cfg.name = "subject";
   cfg.now_ms = now_ms();
+  cfg.clock = session_clock;
   cfg.log = log_cb;
   if (wire_spy) cfg.flags |= ROAM_SESSION_WIRE_SPY;
   roam_session_callbacks cbs;
