@@ -226,7 +226,8 @@ static void app_action(fz *f, prog *g, uint8_t op) {
       fzhold *h = &f->holds[i];
       if (h->in_use && h->bound == 1 && h->kind == H_LATE) {
         int rc = roam_channel_consume(f->s, h->conn, h->ch, b);
-        CHECK(rc == 0 || rc == ROAM_ERR_NOT_FOUND || rc == ROAM_ERR_CLOSED);
+        /* (STATE: ended, and its id reused by the peer for a new channel) */
+        CHECK(rc == 0 || rc == ROAM_ERR_NOT_FOUND || rc == ROAM_ERR_CLOSED || rc == ROAM_ERR_STATE);
       }
     }
     break;

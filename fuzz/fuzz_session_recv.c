@@ -242,7 +242,10 @@ static void gen_pump(fzhold *h) {
     int rc = roam_channel_send(FZ->s, h->conn, h->ch, v, sizeof v);
     if (rc == ROAM_ERR_WOULD_BLOCK) return;
     if (rc) {
-      CHECK(rc == ROAM_ERR_NOT_FOUND || rc == ROAM_ERR_CLOSED || rc == ROAM_ERR_PAYLOAD_TOO_LARGE);
+      /* (STATE, INVALID_ARG: the channel ended and the peer reused its id for
+       * a new one, which it may: ids of finished channels are not kept) */
+      CHECK(rc == ROAM_ERR_NOT_FOUND || rc == ROAM_ERR_CLOSED || rc == ROAM_ERR_STATE ||
+            rc == ROAM_ERR_INVALID_ARG);
       h->stop = 1; /* (on_end follows if the channel has not ended yet) */
       break;
     }
