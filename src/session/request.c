@@ -161,6 +161,7 @@ static int answer(roam_session *s, roam_request *r, uint8_t pre0, uint8_t pre1, 
     m.metadata.entries = md;
     roam_metadata_measure(&m.metadata);
     if (roam_metadata_check_limits(&m.metadata)) return ROAM_ERR_METADATA_LIMIT;
+    m.payload.ptr = hdr; /* (sizing only: the length counts, not the bytes) */
     m.payload.len = (size_t)npre + len;
     whole = roam_msg_encoded_size(&m);
   } else {

@@ -1281,6 +1281,52 @@ static void test_empty_values_before_bind_bounded(void **st) {
   assert_int_equal(t.bytes, 0);
 }
 
+/* A Response with metadata reserved no output room for itself (its size was
+ * computed as 0), so out of memory could leave the Close of its output
+ * channel sent and the Response not: the answer must be all or nothing. */
+static void test_answer_with_metadata_all_or_nothing(void **st) {
+  (void)st;
+  tmem t;
+  tmem_init(&t);
+  roam_dispatcher *d = roam_dispatcher_new(NULL);
+  roam_dispatcher_add(d, 0x42, h_late, NULL);
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  cfg.mem = &t.mem;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  roam_session_set_dispatcher(p->s, 0, d);
+  sp_handshake(p, 1 << 20, 1 << 16);
+  uint64_t ch = 1;
+  late_req = NULL;
+  sp_request(p, 0, 1, 0x42, NULL, 0, &ch, 1);
+  assert_int_equal(roam_request_bind_channel(late_req, 0, ROAM_CHAN_SEND, &rec_cbs, NULL), 0);
+  roam_msg m;
+  while (sp_next(p, &m)) {
+  }
+  static uint8_t big[8192];
+  roam_meta_entry md;
+  memset(&md, 0, sizeof md);
+  md.key = (roam_bytes){(const uint8_t *)"k", 1};
+  md.kind = ROAM_META_BYTES;
+  md.value = (roam_bytes){big, sizeof big};
+  t.fail_at = t.allocs + 1; /* no more memory */
+  t.fail_every = 1;
+  assert_int_equal(roam_request_respond_raw(late_req, "\x00", 1, &md, 1), ROAM_ERR_NOMEM);
+  t.fail_at = 0;
+  assert_false(roam_session_want_write(p->s)); /* no Close went out alone */
+  assert_int_equal(roam_channel_send(p->s, 0, 1, "\x02", 1), 0); /* still open */
+  assert_int_equal(roam_request_respond_raw(late_req, "\x00", 1, &md, 1), 0);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_DATA);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_CLOSE);
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_RESPONSE);
+  sp_free(p);
+  roam_dispatcher_free(d);
+  assert_int_equal(t.bytes, 0);
+}
+
 /* Message transports: roam_session_next_message() consumed the length
  * prefix, so asking again before consume() returned garbage. */
 static void test_next_message_idempotent(void **st) {
@@ -1409,6 +1455,7 @@ int main(void) {
       cmocka_unit_test(test_next_message_idempotent),
       cmocka_unit_test(test_request_three_channels),
       cmocka_unit_test(test_empty_values_before_bind_bounded),
+      cmocka_unit_test(test_answer_with_metadata_all_or_nothing),
       cmocka_unit_test(test_graceful_close),
       cmocka_unit_test(test_split_input_every_byte),
       cmocka_unit_test(test_idle_memory),
