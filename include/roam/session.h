@@ -114,7 +114,9 @@ typedef struct roam_session_callbacks {
   /* The link ended. err: 0 after a graceful Goodbye (either side) or EOF
    * after one, ROAM_ERR_PROTOCOL when we sent Goodbye for a violation,
    * ROAM_ERR_CLOSED when the peer sent Goodbye with a reason or the
-   * transport ended, ROAM_ERR_TIMEOUT for a handshake timeout. reason is the
+   * transport ended, ROAM_ERR_TIMEOUT for a handshake timeout,
+   * ROAM_ERR_NOMEM when the session could not allocate what a message it
+   * had to send needed (the link cannot stay consistent). reason is the
    * Goodbye reason, if any. Called once. */
   void (*on_closed)(roam_session *s, int err, roam_bytes reason, void *ud);
   /* A peer asks to open a virtual connection (only while listening). Answer
