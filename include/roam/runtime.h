@@ -214,6 +214,15 @@ typedef struct roam_link_options {
   uint64_t connect_timeout_ms; /* socket connect; default 10000 */
   uint64_t linger_ms;          /* after a Goodbye, how long to try to flush
                                   before closing anyway; default 2000 */
+  /* Eager flushing. A read that brings many messages is fed to the session
+   * in slices of at most this many bytes, each cut after the last frame
+   * that ends inside it (a slice with no frame end goes whole, with the
+   * rest of the read), and output of at least this size is sent between
+   * slices: the peer starts on the first answers while this side works on
+   * the rest, instead of the two taking turns a whole batch at a time.
+   * 0 = default (1024); SIZE_MAX = off (one send per link per loop
+   * iteration). */
+  size_t eager_flush_bytes;
 } roam_link_options;
 
 ROAM_EXTERN void roam_link_options_init(roam_link_options *opts);

@@ -9,7 +9,9 @@
  *
  * Output: roam_session_output() is written with one send() per link per
  * loop iteration (links are put on the loop's dirty list by on_want_write
- * and flushed after the events of the iteration are handled). When the
+ * and flushed after the events of the iteration are handled), and also
+ * between the slices of a large read (eager_flush_bytes), so that two
+ * peers work on a pipelined batch at the same time instead of in turns. When the
  * socket is full the link waits for writability; otherwise it never
  * registers for it.
  *
@@ -50,6 +52,7 @@ void roam_link_options_init(roam_link_options *opts) {
   roam_session_config_init(&opts->session, ROAM_ROLE_INITIATOR);
   opts->connect_timeout_ms = 10000;
   opts->linger_ms = 2000;
+  opts->eager_flush_bytes = RT_EAGER_FLUSH_DEFAULT;
 }
 
 int rt_link_conf_new(roam_loop *loop, const roam_link_options *opts, rt_link_conf **out) {
@@ -70,6 +73,7 @@ int rt_link_conf_new(roam_loop *loop, const roam_link_options *opts, rt_link_con
     c->opts.session.name = c->name;
   }
   if (!c->opts.linger_ms) c->opts.linger_ms = 2000;
+  if (!c->opts.eager_flush_bytes) c->opts.eager_flush_bytes = RT_EAGER_FLUSH_DEFAULT;
   c->refs = 1;
   *out = c;
   return 0;
@@ -447,12 +451,26 @@ static void free_pending(roam_link *l) {
 static bool feed(roam_link *l, const uint8_t *data, size_t n) {
   size_t off = 0;
   int spins = 0;
+  size_t eager = l->conf->opts.eager_flush_bytes;
   while (off < n) {
     size_t c = 0;
-    int r = roam_session_recv(l->s, data + off, n - off, &c);
+    size_t slice = n - off;
+    if (slice > eager) { /* end the slice after the last frame in reach */
+      const uint8_t *z = memrchr(data + off, 0, eager);
+      if (z) slice = (size_t)(z - (data + off)) + 1;
+    }
+    int r = roam_session_recv(l->s, data + off, slice, &c);
     off += c;
     if (r != 0 || l->state != RT_LINK_OPEN || roam_session_is_closed(l->s)) return false;
     if (off >= n) break;
+    if (c == slice) { /* eager flush: let the peer start on these answers */
+      const uint8_t *p;
+      if (sess_out(l->s, &p) >= eager) {
+        link_flush(l);
+        if (l->state != RT_LINK_OPEN) return false;
+      }
+      continue;
+    }
     if (c == 0) {
       /* output above high water: push it out and try again */
       link_flush(l);

@@ -138,6 +138,8 @@ bool rt_loop_on_thread(const roam_loop *loop);
 
 /* ---- links (link.c) ----------------------------------------------------- */
 
+#define RT_EAGER_FLUSH_DEFAULT 1024
+
 /* Shared, refcounted link configuration (one per listener, server, client). */
 typedef struct rt_link_conf {
   int refs;

@@ -1,6 +1,9 @@
 /*
  * Many concurrent clients (separate processes) with pipelined calls against
- * one forked server; then threads submitting calls to a loop running in its
+ * one forked server, once with the default eager flushing and once with its
+ * extremes (a send after about every answer on the server and on half the
+ * clients, none before the end of a loop iteration on the others); then
+ * threads submitting calls to a loop running in its
  * own thread (roam_client_submit / roam_client_submit_wait).
  */
 #include <pthread.h>
@@ -54,9 +57,12 @@ static bool all_done(void *ud) {
   return st->done >= CALLS;
 }
 
-static int client_proc(const char *addr, int id) {
+static int client_proc(const char *addr, int id, size_t eager) {
   roam_client *c;
-  if (roam_client_connect(&c, addr, NULL, 5000) != 0) return 10;
+  roam_client_options co;
+  roam_client_options_init(&co);
+  co.link.eager_flush_bytes = eager;
+  if (roam_client_connect(&c, addr, &co, 5000) != 0) return 10;
   pipe_state st = {c, id, 0, 0, 0};
   g_st = &st;
   for (int i = 0; i < INFLIGHT; i++) pipe_send(&st);
@@ -72,13 +78,18 @@ static int nclients(void) {
   return n > 0 && n <= NCLIENTS ? n : NCLIENTS;
 }
 
-static void test_processes(const char *addr) {
+/* extremes: odd clients send after about every answer, even ones only at
+ * the end of each loop iteration; otherwise all use the default */
+static void test_processes(const char *addr, bool extremes) {
   pid_t kids[NCLIENTS];
   int nk = nclients();
   fflush(NULL);
   for (int i = 0; i < nk; i++) {
     kids[i] = fork();
-    if (kids[i] == 0) _exit(client_proc(addr, i));
+    if (kids[i] == 0) {
+      size_t eager = !extremes ? 0 : (i & 1) ? 64 : SIZE_MAX;
+      _exit(client_proc(addr, i, eager));
+    }
   }
   for (int i = 0; i < nk; i++) {
     int st = 0;
@@ -164,16 +175,18 @@ int main(void) {
   pid_t pid = t_fork_server("tcp://127.0.0.1:0", NULL, bound, sizeof bound);
   CHECK(pid > 0);
   if (pid > 0) {
-    test_processes(bound);
+    test_processes(bound, false);
     test_threads(bound);
     CHECK_EQ(t_stop_server(pid, SIGTERM), 0);
   }
   char ua[128];
   t_unix_addr(ua, sizeof ua, "conc");
-  pid = t_fork_server(ua, NULL, bound, sizeof bound);
+  t_server_opts so = {0};
+  so.eager_flush = 64; /* about one answer per send */
+  pid = t_fork_server(ua, &so, bound, sizeof bound);
   CHECK(pid > 0);
   if (pid > 0) {
-    test_processes(bound);
+    test_processes(bound, true);
     CHECK_EQ(t_stop_server(pid, SIGTERM), 0);
   }
   return t_finish("rt_test_concurrent");

@@ -318,6 +318,7 @@ void t_apply_opts(roam_link_options *lo, const t_server_opts *o) {
   if (o->max_payload) lo->session.max_payload_size = o->max_payload;
   if (o->high_water) lo->session.output_high_water = o->high_water;
   if (o->handshake_ms) lo->session.handshake_timeout_ms = o->handshake_ms;
+  if (o->eager_flush) lo->eager_flush_bytes = o->eager_flush;
 }
 
 /* ---- forked server ------------------------------------------------------- */

@@ -56,6 +56,7 @@ typedef struct t_server_opts {
   bool install_signals;    /* SIGTERM/SIGINT -> graceful shutdown, exit */
   uint64_t shutdown_ms;    /* graceful shutdown deadline */
   uint64_t delay_ms;       /* t_fork_server_delayed: wait before listening */
+  size_t eager_flush;      /* eager_flush_bytes (0 = default) */
 } t_server_opts;
 
 /* Register the test handlers on a server. */
