@@ -10,7 +10,8 @@
  *   stream     one call with a Tx channel (caller -> callee); roam_chan_send
  *              of --size-byte values for --secs, then Close; the handler
  *              answers with the byte count; GB/s of value bytes. --credit
- *              sets initial_channel_credit on both sides (0 = default).
+ *              sets initial_channel_credit, --window channel_window, on
+ *              both sides (0 = the runtime's defaults: 64 KiB, 1 MiB).
  *   idle       --links links (roam_link_connect), handshake done, no calls:
  *              memory per link, server and client side
  *   active     --links links, each doing sequential roam_call()s on its
@@ -34,7 +35,7 @@ static void check(int r, const char *what) {
 
 typedef struct srv_arg {
   bool tcp;
-  uint32_t credit;
+  uint32_t credit, window;
 } srv_arg;
 
 static uint64_t g_srv_ready;
@@ -127,6 +128,7 @@ static int server_main(int ctl_in, int ctl_out, void *argp) {
   roam_server_options so;
   roam_server_options_init(&so);
   if (a->credit) so.link.session.initial_channel_credit = a->credit;
+  if (a->window) so.link.session.channel_window = a->window;
   so.link.on_ready = srv_ready;
   so.on_link_close = srv_close;
   roam_server *srv;
@@ -152,14 +154,15 @@ static int server_main(int ctl_in, int ctl_out, void *argp) {
 }
 
 static void start_server(bu_child *ch, const bu_opts *o) {
-  srv_arg a = {bu_is_tcp(o), o->credit};
+  srv_arg a = {bu_is_tcp(o), o->credit, o->window};
   bu_child_start(ch, server_main, &a);
 }
 
-static roam_client *client_connect(const char *addr, uint32_t credit) {
+static roam_client *client_connect(const char *addr, uint32_t credit, uint32_t window) {
   roam_client_options co;
   roam_client_options_init(&co);
   if (credit) co.link.session.initial_channel_credit = credit;
+  if (window) co.link.session.channel_window = window;
   roam_client *c;
   check(roam_client_connect(&c, addr, &co, 10000), "client_connect");
   return c;
@@ -170,7 +173,7 @@ static roam_client *client_connect(const char *addr, uint32_t credit) {
 static void run_rtt(const bu_opts *o) {
   bu_child ch;
   start_server(&ch, o);
-  roam_client *c = client_connect(ch.addr, 0);
+  roam_client *c = client_connect(ch.addr, 0, 0);
   uint8_t payload[4096];
   size_t n = o->size > sizeof payload ? sizeof payload : o->size;
   bu_fill(payload, n);
@@ -227,7 +230,7 @@ static bool pipe_drained(void *ud) { return ((pipe_state *)ud)->inflight == 0; }
 static void run_pipelined(const bu_opts *o) {
   bu_child ch;
   start_server(&ch, o);
-  roam_client *c = client_connect(ch.addr, 0);
+  roam_client *c = client_connect(ch.addr, 0, 0);
   roam_loop *loop = roam_client_loop(c);
   uint8_t payload[4096];
   size_t n = o->size > sizeof payload ? sizeof payload : o->size;
@@ -265,7 +268,7 @@ static size_t put_varint(uint8_t *p, uint64_t v) {
 static void run_stream(const bu_opts *o) {
   bu_child ch;
   start_server(&ch, o);
-  roam_client *c = client_connect(ch.addr, o->credit);
+  roam_client *c = client_connect(ch.addr, o->credit, o->window);
   roam_chan *tx;
   check(roam_chan_open(roam_client_link(c), 0, ROAM_CHAN_SEND, &tx), "chan_open");
   uint64_t id = roam_chan_id(tx);

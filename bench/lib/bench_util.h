@@ -136,6 +136,7 @@ typedef struct bu_opts {
   unsigned inflight;     /* default 64 */
   size_t size;           /* payload / value size; default 32 */
   uint32_t credit;       /* channel credit window; 0 = protocol default */
+  uint32_t window;       /* receive window (channel_window); 0 = default */
   unsigned links;        /* default 1000 */
   const char *id;        /* workload name printed in RESULT lines; default
                             "<workload>.<transport>" */
@@ -144,13 +145,13 @@ typedef struct bu_opts {
 static inline void bu_usage(const char *prog) {
   fprintf(stderr,
           "usage: %s WORKLOAD [--transport unix|tcp] [--secs S] [--inflight N]\n"
-          "          [--size BYTES] [--credit BYTES] [--links N] [--id NAME]\n",
+          "          [--size BYTES] [--credit BYTES] [--window BYTES] [--links N] [--id NAME]\n",
           prog);
   exit(2);
 }
 
 static inline bu_opts bu_parse(int argc, char **argv) {
-  bu_opts o = {NULL, "unix", 2.0, 64, 32, 0, 1000, NULL};
+  bu_opts o = {NULL, "unix", 2.0, 64, 32, 0, 0, 1000, NULL};
   if (argc < 2) bu_usage(argv[0]);
   o.workload = argv[1];
   for (int i = 2; i < argc; i++) {
@@ -168,6 +169,8 @@ static inline bu_opts bu_parse(int argc, char **argv) {
       o.size = (size_t)strtoull(v, NULL, 10);
     } else if (!strcmp(a, "--credit")) {
       o.credit = (uint32_t)strtoul(v, NULL, 10);
+    } else if (!strcmp(a, "--window")) {
+      o.window = (uint32_t)strtoul(v, NULL, 10);
     } else if (!strcmp(a, "--links")) {
       o.links = (unsigned)strtoul(v, NULL, 10);
     } else if (!strcmp(a, "--id")) {

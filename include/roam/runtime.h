@@ -189,7 +189,14 @@ ROAM_EXTERN void roam_io_free(roam_io *w);
 typedef struct roam_link_options {
   /* Session configuration. role is set by the runtime (connect: initiator;
    * accept: acceptor); now_ms is filled from the loop clock; mem and log
-   * default to the loop's. Initialise with roam_link_options_init(). */
+   * default to the loop's. Initialise with roam_link_options_init().
+   * Receive window: when session.channel_window is 0 and
+   * session.initial_channel_credit is left at its default (64 KiB), links
+   * use a 1 MiB window (the session alone keeps the 64 KiB initial credit
+   * as its window): a stream of 64 KiB values then keeps the socket busy
+   * instead of waiting a round trip per value. A smaller initial credit
+   * keeps the window at that credit; channel_window 65536 gives the
+   * reference's window. */
   roam_session_config session;
   /* Dispatcher of the root connection (NULL = Err(UnknownMethod) for every
    * request). Must outlive the link. */

@@ -99,6 +99,15 @@ typedef struct roam_session_config {
    * never stuck); default 100. Below half the window, credit goes back at
    * once. */
   uint64_t credit_delay_ms;
+  /* Receive window per channel: how many bytes a sender may have on the
+   * way at once. 0 (the default) = the negotiated initial credit, the
+   * reference's window: one value as large as the window is then a
+   * stop-and-wait. A larger window opens with the channel's first grant
+   * (the Credit that returns its first consumed bytes also adds the
+   * difference); from then on credit goes back whenever the sender is
+   * down to half of it. A receiver that queues values (manual credit) may
+   * hold up to this much per channel. */
+  uint32_t channel_window;
   const roam_mem *mem;         /* NULL = libc */
   roam_log_fn log;             /* NULL = silent */
   void *log_user_data;

@@ -3,6 +3,13 @@
 
 #include "rt_internal.h"
 
+#ifndef RT_CHAN_FLUSH_BYTES
+#define RT_CHAN_FLUSH_BYTES (64u * 1024)
+#endif
+#ifndef RT_CHAN_QUEUE_BYTES
+#define RT_CHAN_QUEUE_BYTES (256u * 1024)
+#endif
+
 typedef struct rt_val {
   struct rt_val *next;
   size_t len;
@@ -91,9 +98,18 @@ int roam_chan_open(roam_link *link, uint64_t conn_id, roam_chan_dir dir, roam_ch
 uint64_t roam_chan_id(const roam_chan *ch) { return ch ? ch->id : 0; }
 size_t roam_chan_buffered(const roam_chan *ch) { return ch ? ch->count : 0; }
 
+/* How much of the link's output a blocking send lets wait in memory: the
+ * low-water mark, but at most RT_CHAN_QUEUE_BYTES, so that a fast sender
+ * does not build a buffer of megabytes that has left the cache by the
+ * time the socket takes it (the socket buffer holds the rest). */
+static size_t queue_limit(roam_chan *ch) {
+  size_t lw = rt_link_low_water(ch->link);
+  return lw < RT_CHAN_QUEUE_BYTES ? lw : RT_CHAN_QUEUE_BYTES;
+}
+
 static bool drained_cond(void *ud) {
   roam_chan *ch = ud;
-  return ch->ended || !ch->link || rt_link_out(ch->link) <= rt_link_low_water(ch->link);
+  return ch->ended || !ch->link || rt_link_out(ch->link) <= queue_limit(ch);
 }
 
 static bool send_cond(void *ud) {
@@ -104,9 +120,9 @@ static bool send_cond(void *ud) {
 int roam_chan_send(roam_chan *ch, const void *value, size_t len, uint64_t timeout_ms) {
   if (!ch || ch->dir != ROAM_CHAN_SEND || (len && !value)) return ROAM_ERR_INVALID_ARG;
   uint64_t start = roam_now_ms();
-  /* Backpressure: while the link's output is above half its high-water
-   * mark, pump the loop before adding more. */
-  if (ch->link && rt_link_out(ch->link) > rt_link_low_water(ch->link) &&
+  /* Backpressure: while the link's output is above the queue limit, pump
+   * the loop before adding more. */
+  if (ch->link && rt_link_out(ch->link) > queue_limit(ch) &&
       !atomic_load(&ch->loop->running)) {
     int w = roam_loop_run_until(ch->loop, drained_cond, ch,
                                 timeout_ms == UINT64_MAX ? UINT64_MAX : timeout_ms);
@@ -115,7 +131,12 @@ int roam_chan_send(roam_chan *ch, const void *value, size_t len, uint64_t timeou
   for (;;) {
     if (ch->ended) return ROAM_ERR_CLOSED;
     int r = roam_channel_send(ch->s, ch->conn, ch->id, value, len);
-    if (r == 0) return 0;
+    if (r == 0) {
+      /* Large output leaves at once, while it is still in the cache,
+       * rather than piling up to the low-water mark first. */
+      if (ch->link && rt_link_out(ch->link) >= RT_CHAN_FLUSH_BYTES) rt_link_flush_now(ch->link);
+      return 0;
+    }
     if (r != ROAM_ERR_WOULD_BLOCK) return r;
     if (atomic_load(&ch->loop->running)) return ROAM_ERR_STATE;
     uint64_t now = roam_now_ms();

@@ -74,6 +74,13 @@ int rt_link_conf_new(roam_loop *loop, const roam_link_options *opts, rt_link_con
   }
   if (!c->opts.linger_ms) c->opts.linger_ms = 2000;
   if (!c->opts.eager_flush_bytes) c->opts.eager_flush_bytes = RT_EAGER_FLUSH_DEFAULT;
+  /* A wider receive window unless the application chose its own window or
+   * initial credit (a small credit is a request for a small window). */
+  roam_session_config dflt;
+  roam_session_config_init(&dflt, ROAM_ROLE_INITIATOR);
+  if (!c->opts.session.channel_window &&
+      c->opts.session.initial_channel_credit == dflt.initial_channel_credit)
+    c->opts.session.channel_window = RT_CHANNEL_WINDOW_DEFAULT;
   c->refs = 1;
   *out = c;
   return 0;
@@ -591,6 +598,8 @@ static void link_flush(roam_link *l) {
 }
 
 void rt_link_kick(roam_link *l) { mark_dirty(l); }
+
+void rt_link_flush_now(roam_link *l) { link_flush(l); }
 
 size_t rt_link_out(const roam_link *l) {
   const uint8_t *p;

@@ -139,6 +139,7 @@ bool rt_loop_on_thread(const roam_loop *loop);
 /* ---- links (link.c) ----------------------------------------------------- */
 
 #define RT_EAGER_FLUSH_DEFAULT 1024
+#define RT_CHANNEL_WINDOW_DEFAULT (1024u * 1024)
 
 /* Shared, refcounted link configuration (one per listener, server, client). */
 typedef struct rt_link_conf {
@@ -219,6 +220,7 @@ int rt_link_connect(roam_loop *loop, const char *addr, rt_link_conf *conf,
  * application may add more (half the session's output_high_water). */
 size_t rt_link_out(const roam_link *l);
 void rt_link_kick(roam_link *l); /* flush at the end of this iteration */
+void rt_link_flush_now(roam_link *l); /* send what the socket takes, now */
 size_t rt_link_low_water(const roam_link *l);
 /* Loop phases. */
 void rt_links_flush_dirty(roam_loop *loop);

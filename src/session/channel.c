@@ -97,18 +97,28 @@ static int emit_simple(roam_session *s, roam_msg_kind kind, uint64_t conn_id, ui
   return roam__emit_fast(s, kind, hdr, n, NULL, 0);
 }
 
-/* Grant the consumed bytes back now. */
+/* The receive window: channel_window, never below the initial credit. */
+static uint32_t recv_window(const roam_session *s) {
+  return s->cfg.channel_window > s->credit ? s->cfg.channel_window : s->credit;
+}
+
+/* Grant the consumed bytes back now (and, the first time, open the window
+ * past the initial credit). */
 static void grant_now(roam_session *s, chan *ch) {
   credit_unlink(s, ch);
   if (s->state == S_CLOSED || ch->c->closing) return;
-  uint32_t grant = ch->recv_unacked;
-  uint64_t after = (uint64_t)ch->recv_remaining + grant;
-  if (after > s->credit) grant = s->credit - ch->recv_remaining; /* never above the window */
+  uint32_t window = recv_window(s);
+  uint64_t grant = ch->recv_unacked;
+  if (!ch->window_open) {
+    grant += window - s->credit;
+    ch->window_open = 1;
+  }
+  if ((uint64_t)ch->recv_remaining + grant > window) grant = window - ch->recv_remaining;
   ch->recv_unacked = 0;
   if (grant == 0) return;
-  ch->recv_remaining += grant;
+  ch->recv_remaining += (uint32_t)grant;
   s->stats.credit_granted += grant;
-  if (emit_simple(s, ROAM_MSG_CREDIT, ch->c->id, ch->id, grant)) roam__fatal(s);
+  if (emit_simple(s, ROAM_MSG_CREDIT, ch->c->id, ch->id, (uint32_t)grant)) roam__fatal(s);
 }
 
 /*
@@ -126,7 +136,7 @@ static void chan_consume(roam_session *s, chan *ch, size_t n) {
   uint64_t unacked = (uint64_t)ch->recv_unacked + n;
   ch->recv_unacked = unacked > UINT32_MAX ? UINT32_MAX : (uint32_t)unacked;
   if (ch->recv_unacked == 0 || s->state == S_CLOSED || ch->c->closing) return;
-  if (ch->recv_remaining <= s->credit / 2) {
+  if (ch->recv_remaining <= recv_window(s) / 2) {
     grant_now(s, ch);
     return;
   }

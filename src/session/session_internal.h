@@ -94,13 +94,15 @@ struct chan {
   uint32_t recv_unacked;   /* RECV: consumed, not yet granted back */
   uint8_t dir;             /* ROAM_CHAN_SEND / RECV, 0 while unbound */
   uint8_t state;
-  uint8_t manual_credit;
-  uint8_t blocked;         /* a send returned WOULD_BLOCK */
-  uint8_t peer_closed;     /* unbound channel got Close while buffering; or
+  uint8_t manual_credit : 1;
+  uint8_t blocked : 1;     /* a send returned WOULD_BLOCK */
+  uint8_t peer_closed : 1; /* unbound channel got Close while buffering; or
                               pending channel closed by the application */
-  uint8_t peer_reset;      /* unbound channel got Reset */
-  uint8_t incoming;        /* listed in a Request we received */
-  uint8_t cr_pending;      /* on the session's list of pending grants */
+  uint8_t peer_reset : 1;  /* unbound channel got Reset */
+  uint8_t incoming : 1;    /* listed in a Request we received */
+  uint8_t cr_pending : 1;  /* on the session's list of pending grants */
+  uint8_t window_open : 1; /* RECV: the window past the initial credit
+                              (channel_window) was granted */
   union {
     struct { /* CH_UNBOUND: values that arrived before binding */
       chan_buf *head, *tail;

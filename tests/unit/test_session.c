@@ -570,6 +570,50 @@ static void test_credit_no_stall_on_large_values(void **st) {
   sp_free(p);
 }
 
+/* channel_window above the initial credit: the Credit that returns the
+ * first consumed bytes also opens the rest of the window; afterwards the
+ * sender never holds more than the window, grants come at half of it, and
+ * an overrun is still measured against what was granted. */
+static void test_channel_window(void **st) {
+  (void)st;
+  nsums = 0;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  cfg.channel_window = 64;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  roam_session_set_dispatcher(p->s, 0, g_disp);
+  sp_handshake(p, 1 << 20, 16); /* negotiated initial credit: 16 */
+  uint64_t ch = 1;
+  sp_request(p, 0, 1, M_SUM, "\x01", 1, &ch, 1);
+  uint8_t v[2] = {0x80 | 4, 0x01}; /* zigzag, 2 bytes */
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m)); /* 14 left of a 64-byte window: grant 2 + 48 */
+  assert_int_equal(m.kind, ROAM_MSG_CREDIT);
+  assert_int_equal(m.credit, 50);
+  expect_nothing(p);
+  uint32_t outstanding = 64;
+  int credits = 0;
+  for (int i = 0; i < 300; i++) {
+    assert_true(outstanding >= 2);
+    sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+    outstanding -= 2;
+    while (sp_next(p, &m)) {
+      assert_int_equal(m.kind, ROAM_MSG_CREDIT);
+      outstanding += m.credit;
+      credits++;
+      assert_true(outstanding <= 64);
+      assert_true(m.credit >= 32); /* at half the window, not per value */
+    }
+  }
+  assert_true(credits >= 300 * 2 / 32 - 1);
+  uint8_t over[80];
+  memset(over, 0x80, sizeof over);
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, over, outstanding + 1, 0);
+  expect_goodbye(p, "flow.channel.credit-overrun");
+  sp_free(p);
+}
+
 static void test_generate_respects_credit(void **st) {
   (void)st;
   sp *p = ready_acceptor(1 << 20, 8);
@@ -1432,6 +1476,7 @@ int main(void) {
       cmocka_unit_test(test_credit_overrun),
       cmocka_unit_test(test_credit_granted_back),
       cmocka_unit_test(test_credit_no_stall_on_large_values),
+    cmocka_unit_test(test_channel_window),
       cmocka_unit_test(test_generate_respects_credit),
       cmocka_unit_test(test_reset_and_late_messages),
       cmocka_unit_test(test_incoming_cancel),
