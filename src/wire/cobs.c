@@ -6,8 +6,11 @@
  * a 0xFF block a new block always starts, so 254 non-zero bytes at the end
  * of the input are followed by a final code byte 0x01.
  *
- * Zero bytes are found with memchr and runs are moved with memcpy, so the
- * cost per byte is that of the C library's vectorised routines.
+ * Zero bytes are found with memchr (vectorised in the C library). Runs are
+ * at most 254 bytes, so a library call per run costs more than the copy
+ * itself (it made decoding 64 KiB twice as slow): the encoder copies long
+ * runs inline in 16-byte steps and the decoder copies full blocks with a
+ * constant size, which the compiler inlines.
  */
 #include <roam/cobs.h>
 
@@ -70,9 +73,15 @@ static RW_INLINE size_t copy_run(uint8_t *o, const uint8_t *p, size_t take) {
     memcpy(o + k, &w, 8);
     if (z) return k + ((size_t)__builtin_ctzll(z) >> 3);
     k += 8;
-    if (k == 32 && take - k > 64) { /* a long run: vectorised C library */
+    if (k == 32 && take - k > 64) { /* a long run: memchr finds its end */
       size_t r = k + find_zero(p + k, take - k);
-      memcpy(o + k, p + k, r - k);
+      if (r - k >= 16) { /* inline 16-byte steps, the last one overlapping */
+        size_t j = k;
+        for (; r - j > 16; j += 16) memcpy(o + j, p + j, 16);
+        memcpy(o + r - 16, p + r - 16, 16);
+      } else {
+        memcpy(o + k, p + k, r - k);
+      }
       return r;
     }
   }
@@ -172,6 +181,8 @@ static int decode_apart(const uint8_t *in, size_t n, uint8_t *out, size_t cap, s
     if (RW_UNLIKELY(run > cap - o)) return ROAM_ERR_BUFFER_FULL;
     if (run <= 16 && n - i - 1 >= 16 && cap - o >= 16) {
       memcpy(out + o, src, 16);
+    } else if (run == 254) { /* a full block: a constant size, inlined */
+      memcpy(out + o, src, 254);
     } else {
       memcpy(out + o, src, run);
     }
