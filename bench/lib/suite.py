@@ -108,9 +108,11 @@ def workloads(quick):
         impls={"roam": (net, ["stream", "--size", "8192", "--credit", "16384",
                               "--window", "16384"]),
                "raw": (raw, ["stream", "--size", "8192"])},
-        targets={"throughput": {"raw": (">=", 0.7)}},
-        notes="initial credit and window 16 KiB: a 64 KiB value can never fit a 16 KiB "
-              "window under strict flow control, so this row uses 8 KiB values (two per window)"))
+        targets={},
+        notes="initial credit and window 16 KiB, 8 KiB values (two per window): at most "
+              "one window per Credit round trip, so about 16 KiB / 25 us = 0.65 GB/s on this "
+              "machine for any implementation that honours credit; no target, shown for "
+              "what a small window costs"))
     W.append(dict(
         id="stream64k-w1m.unix",
         title="Channel stream, 64 KiB values, 1 MiB initial credit, Unix socket",
