@@ -455,7 +455,16 @@ static void free_pending(roam_link *l) {
 
 /* Feed bytes to the session. Returns false if the rest had to be held back
  * (reading pauses) or the link stopped accepting input. */
+static bool feed_slices(roam_link *l, const uint8_t *data, size_t n);
+
 static bool feed(roam_link *l, const uint8_t *data, size_t n) {
+  l->in_feed = true;
+  bool r = feed_slices(l, data, n);
+  l->in_feed = false;
+  return r;
+}
+
+static bool feed_slices(roam_link *l, const uint8_t *data, size_t n) {
   size_t off = 0;
   int spins = 0;
   size_t eager = l->conf->opts.eager_flush_bytes;
@@ -574,9 +583,11 @@ static void link_flush(roam_link *l) {
         return;
       }
       /* The peer is gone. What it sent before leaving (a Goodbye, say) may
-       * still wait in the socket: let the session see it first. */
+       * still wait in the socket: let the session see it first (unless the
+       * read buffer is being fed right now: an eager flush, or a send from
+       * a callback). */
       l->write_failed = true;
-      if (l->state == RT_LINK_OPEN) link_read(l);
+      if (l->state == RT_LINK_OPEN && !l->in_feed) link_read(l);
       link_kill(l, ROAM_ERR_IO);
       return;
     }

@@ -193,6 +193,7 @@ struct roam_link {
   bool opened;       /* on_open ran */
   bool want_drain;   /* the owner waits for the output to drain */
   bool write_failed;
+  bool in_feed; /* feed() is handing the loop's read buffer to the session */
   int close_err;
   int fail_err;      /* why a connect failed (reported instead of CLOSED) */
   uint8_t *close_reason;
