@@ -7,9 +7,12 @@
  * of the input are followed by a final code byte 0x01.
  *
  * Zero bytes are found with memchr and long runs are copied with memcpy
- * (vectorised in the C library). When decoding, full 254-byte blocks are
- * copied with a constant size, which the compiler inlines: there the call
- * cost more than the copy (decoding 64 KiB took 18% longer).
+ * (vectorised in the C library), or, when encoding on a CPU with AVX2,
+ * searched and copied in one pass (memchr then memcpy is two calls and two
+ * passes per block: encoding 64 KiB took 20-40% longer). When decoding,
+ * full 254-byte blocks are copied with a constant size, which the compiler
+ * inlines: there the call cost more than the copy (decoding 64 KiB took
+ * 18% longer).
  */
 #include <roam/cobs.h>
 
@@ -37,6 +40,17 @@ void roam_cobs_stream_begin(roam_cobs_stream *s, uint8_t *out) {
 #define RW_WORDS 0
 #endif
 
+/* On x86-64, long runs are copied and searched 32 bytes a step with AVX2
+ * when the CPU has it (chosen at run time; the build stays generic). */
+#if RW_WORDS && defined(__x86_64__)
+#include <immintrin.h>
+#define RW_AVX2 1
+#else
+#define RW_AVX2 0
+#endif
+
+int roam__cobs_simd = 1;
+
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
 
@@ -56,6 +70,30 @@ static RW_INLINE size_t find_zero(const uint8_t *p, size_t n) {
   return z ? (size_t)(z - p) : n;
 }
 
+#if RW_AVX2
+/* The rest of a long run, from k (bytes before k hold no zero; take - k >
+ * 64): copy until the first zero or take, one pass instead of memchr then
+ * memcpy. Returns the position of the zero, or take. */
+__attribute__((target("avx2"))) static size_t long_run_avx2(uint8_t *o, const uint8_t *p,
+                                                            size_t k, size_t take) {
+  const __m256i zero = _mm256_setzero_si256();
+  while (take - k >= 32) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + k));
+    _mm256_storeu_si256((__m256i *)(void *)(o + k), v);
+    unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero));
+    if (m) return k + (size_t)__builtin_ctz(m);
+    k += 32;
+  }
+  if (k == take) return take;
+  /* the last step overlaps the previous one, whose bytes hold no zero */
+  size_t at = take - 32;
+  __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + at));
+  _mm256_storeu_si256((__m256i *)(void *)(o + at), v);
+  unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, zero));
+  return m ? at + (size_t)__builtin_ctz(m) : take;
+}
+#endif
+
 /*
  * Copy up to `take` bytes from p to o, stopping at the first zero; returns
  * how many non-zero bytes were copied (== take when there is no zero).
@@ -72,8 +110,11 @@ static RW_INLINE size_t copy_run(uint8_t *o, const uint8_t *p, size_t take) {
     memcpy(o + k, &w, 8);
     if (z) return k + ((size_t)__builtin_ctzll(z) >> 3);
     k += 8;
-    if (k == 32 && take - k > 64) { /* a long run: vectorised C library */
-      size_t r = k + find_zero(p + k, take - k);
+    if (k == 32 && take - k > 64) { /* a long run */
+#if RW_AVX2
+      if (roam__cobs_simd && __builtin_cpu_supports("avx2")) return long_run_avx2(o, p, k, take);
+#endif
+      size_t r = k + find_zero(p + k, take - k); /* vectorised C library */
       memcpy(o + k, p + k, r - k);
       return r;
     }

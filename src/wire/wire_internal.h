@@ -35,6 +35,10 @@ typedef struct rw_vres {
 } rw_vres;
 #define RW_VBAD ((size_t)-1)
 
+/* Tests only: 0 makes the COBS encoder use its generic path even where
+ * the CPU has a SIMD one. */
+extern int roam__cobs_simd;
+
 /* Out-of-line general case. max_bytes is the longest encoding of the type,
  * last_max the largest byte allowed in that last position (which also
  * forbids its continuation bit). */

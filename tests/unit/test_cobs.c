@@ -11,6 +11,7 @@
 #include <roam/message.h>
 
 #include "unit/wire_test_util.h"
+#include "wire/wire_internal.h"
 
 /* ------------------------------------------------------------------ */
 /* Reference coder: byte at a time, straight from the definition       */
@@ -230,6 +231,14 @@ static void test_stream_equals_oneshot(void **state) {
       }
     }
   }
+}
+
+/* The same with the encoder's generic path, which a CPU with AVX2 would
+ * otherwise never run. */
+static void test_stream_equals_oneshot_generic(void **state) {
+  roam__cobs_simd = 0;
+  test_stream_equals_oneshot(state);
+  roam__cobs_simd = 1;
 }
 
 /* The boundary rule of the reference: 254 non-zero bytes make a full
@@ -635,6 +644,7 @@ int main(void) {
       cmocka_unit_test(test_golden_all_files_covered),
       cmocka_unit_test(test_golden_messages_framed),
       cmocka_unit_test(test_stream_equals_oneshot),
+      cmocka_unit_test(test_stream_equals_oneshot_generic),
       cmocka_unit_test(test_block_boundary),
       cmocka_unit_test(test_decode_errors),
       cmocka_unit_test(test_deframer_every_split),
