@@ -603,7 +603,7 @@ def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end
     L.append("")
     L.append("## Where roam-c is behind")
     L.append("")
-    L.append("Why, from profiles: see [benchmarks.md](benchmarks.md#where-roam-c-is-behind-and-why).")
+    L.append("Why, from profiles: see [benchmarks.md](benchmarks.md#where-roam-c-stands-against-the-raw-floor-and-why).")
     L.append("")
     if not behind:
         L.append("Nowhere in this run: every target was met.")
