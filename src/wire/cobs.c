@@ -64,6 +64,12 @@ static inline uint64_t load64(const uint8_t *p) {
  * byte (bits above it may be false positives, never bits below). */
 static inline uint64_t zero_bytes(uint64_t v) { return (v - ONES) & ~v & HIGHS; }
 
+/* The high bit of every zero byte of v, and nothing else. */
+static inline uint64_t exact_zero_bytes(uint64_t v) {
+  const uint64_t lows = ~HIGHS; /* 0x7f7f... */
+  return ~(((v & lows) + lows) | v) & HIGHS;
+}
+
 /* Position of the first zero in p[0..n), or n. */
 static RW_INLINE size_t find_zero(const uint8_t *p, size_t n) {
   const uint8_t *z = (const uint8_t *)memchr(p, 0, n);
@@ -134,6 +140,27 @@ static RW_INLINE size_t copy_run(uint8_t *o, const uint8_t *p, size_t take) {
 void roam_cobs_stream_write(roam_cobs_stream *s, const uint8_t *p, size_t n) {
   uint8_t *out = s->out;
   size_t pos = s->pos, code = s->code_pos;
+#if RW_WORDS
+  /* Headers and small values: while no block can fill up within the next
+   * 8 bytes, every byte keeps its place (input i goes to output pos + i)
+   * and each zero simply becomes the code byte of the block it starts, so
+   * 8 bytes are copied at once and only the zeros among them are visited
+   * (no branch per zero on the copy). The loop below does the rest. */
+  while (n >= 8 && pos - code + 8 <= 254) {
+    uint64_t w = load64(p);
+    memcpy(out + pos, &w, 8);
+    uint64_t z = exact_zero_bytes(w);
+    while (z) {
+      size_t zp = pos + ((size_t)__builtin_ctzll(z) >> 3);
+      out[code] = (uint8_t)(zp - code);
+      code = zp;
+      z &= z - 1;
+    }
+    pos += 8;
+    p += 8;
+    n -= 8;
+  }
+#endif
   while (n) {
     size_t room = 254 - (pos - code - 1); /* the block holds 0..253 bytes */
     size_t take = n < room ? n : room;
