@@ -16,6 +16,7 @@
  */
 #include <roam/cobs.h>
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/mem.h"
@@ -141,11 +142,12 @@ void roam_cobs_stream_write(roam_cobs_stream *s, const uint8_t *p, size_t n) {
   uint8_t *out = s->out;
   size_t pos = s->pos, code = s->code_pos;
 #if RW_WORDS
-  /* Headers and small values: while no block can fill up within the next
-   * 8 bytes, every byte keeps its place (input i goes to output pos + i)
-   * and each zero simply becomes the code byte of the block it starts, so
-   * 8 bytes are copied at once and only the zeros among them are visited
-   * (no branch per zero on the copy). The loop below does the rest. */
+  /* While no block can fill up within the next 8 bytes (headers, small
+   * values, data with frequent zeros), every byte keeps its place (input i
+   * goes to output pos + i) and each zero simply becomes the code byte of
+   * the block it starts: 8 bytes are copied at once and only the zeros
+   * among them are visited. Long zero-free runs leave this loop when their
+   * block nears 254 bytes; the loop below does the rest. */
   while (n >= 8 && pos - code + 8 <= 254) {
     uint64_t w = load64(p);
     memcpy(out + pos, &w, 8);
@@ -229,10 +231,40 @@ static int decode_inplace(uint8_t *buf, size_t n, size_t cap, size_t *out_len) {
   return 0;
 }
 
+/*
+ * Small frames with no full block before the end (every block but the last
+ * ends with a zero, the common case for messages of a few hundred bytes): the
+ * decoded frame is the input moved left by one byte, with a zero in place
+ * of every code byte after the first. One copy, then a walk over the codes.
+ * The codes are walked first, so that a frame with a full block (large
+ * values) or a malformed one goes straight to the general loop. Returns
+ * whether it decoded.
+ */
+static RW_INLINE bool decode_shifted(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+                                    size_t *out_len) {
+  if (n > 1024 || n - 1 > cap) return false; /* large frames: the general loop */
+  size_t pos = 0;
+  for (;;) {
+    size_t code = in[pos];
+    size_t next = pos + code;
+    if (next >= n) {
+      if (next != n) return false; /* the last run passes the end */
+      break;
+    }
+    if (code == 0xFF) return false;
+    pos = next;
+  }
+  memcpy(out, in + 1, n - 1);
+  for (pos = in[0]; pos < n; pos += in[pos]) out[pos - 1] = 0;
+  *out_len = n - 1;
+  return true;
+}
+
 /* Separate buffers: short runs are copied 16 bytes at a time when both
  * sides have the room, which spares a branch per byte; the bytes written
  * past a run are rewritten by what follows (or lie past the end). */
 static int decode_apart(const uint8_t *in, size_t n, uint8_t *out, size_t cap, size_t *out_len) {
+  if (decode_shifted(in, n, out, cap, out_len)) return 0;
   size_t i = 0, o = 0;
   while (i < n) {
     size_t code = in[i];
@@ -283,6 +315,19 @@ int roam_cobs_decode(const uint8_t *in, size_t n, uint8_t *out, size_t cap, size
 /* ------------------------------------------------------------------ */
 /* Deframer                                                            */
 /* ------------------------------------------------------------------ */
+
+/* The first zero of p[0..n), or NULL. Most frames are small and end within
+ * a few words, where a memchr call costs more than the search itself. */
+static RW_INLINE const uint8_t *find_delim(const uint8_t *p, size_t n) {
+  size_t k = 0;
+#if RW_WORDS
+  for (; k < 64 && n - k >= 8; k += 8) {
+    uint64_t z = zero_bytes(load64(p + k));
+    if (z) return p + k + ((size_t)__builtin_ctzll(z) >> 3);
+  }
+#endif
+  return (const uint8_t *)memchr(p + k, 0, n - k);
+}
 
 int roam_deframer_init(roam_deframer *d, size_t max_frame, const roam_mem *mem) {
   memset(d, 0, sizeof *d);
@@ -340,7 +385,7 @@ int roam_deframer_feed(roam_deframer *d, const uint8_t *in, size_t len, size_t *
     }
   }
 
-  const uint8_t *z = (const uint8_t *)memchr(in, 0, len);
+  const uint8_t *z = find_delim(in, len);
   if (!z) { /* no delimiter yet: keep the bytes */
     *consumed = used + len;
     if (len > d->max_frame - d->len) {
