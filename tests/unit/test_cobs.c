@@ -38,6 +38,23 @@ static size_t ref_encode(const uint8_t *in, size_t n, uint8_t *out) {
   return o;
 }
 
+/* Decoding straight from the definition: a code byte, code-1 data bytes,
+ * then a zero unless the code was 0xFF or the frame ends. */
+static int ref_decode(const uint8_t *in, size_t n, uint8_t *out, size_t *olen) {
+  size_t i = 0, o = 0;
+  while (i < n) {
+    unsigned code = in[i++];
+    if (code == 0) return ROAM_ERR_COBS;
+    for (unsigned k = 1; k < code; k++) {
+      if (i >= n) return ROAM_ERR_COBS;
+      out[o++] = in[i++];
+    }
+    if (code != 0xFF && i < n) out[o++] = 0;
+  }
+  *olen = o;
+  return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* One-shot and streaming encoding                                     */
 /* ------------------------------------------------------------------ */
@@ -239,6 +256,43 @@ static void test_stream_equals_oneshot_generic(void **state) {
   roam__cobs_simd = 0;
   test_stream_equals_oneshot(state);
   roam__cobs_simd = 1;
+}
+
+/* Decoding (both the fast path for small frames and the general loop,
+ * apart and in place) agrees with the definition on valid frames, on valid
+ * frames with one byte changed, and on random non-zero bytes. */
+static void test_decode_matches_definition(void **state) {
+  (void)state;
+  wt_rng r;
+  wt_rng_seed(&r, 1234);
+  static uint8_t data[3000], enc[3100], a[3100], b[3100], c[3100];
+  static const int densities[] = {0, 1, 8, 32, 128};
+  for (int it = 0; it < 20000; it++) {
+    size_t n;
+    if (it % 3 == 2) { /* random non-zero bytes */
+      n = 1 + (size_t)wt_below(&r, it % 10 == 2 ? 3000 : 600);
+      for (size_t i = 0; i < n; i++) enc[i] = (uint8_t)(1 + wt_below(&r, 255));
+    } else {
+      size_t dn = (size_t)wt_below(&r, it % 10 == 0 ? 2900 : 500);
+      wt_fill(&r, data, dn, densities[it % 5]);
+      n = roam_cobs_encode(data, dn, enc);
+      if (it % 3 == 1) enc[wt_below(&r, n)] = (uint8_t)(1 + wt_below(&r, 255));
+    }
+    size_t rl = 0, al = 0, cl = 0;
+    int rrc = ref_decode(enc, n, a, &rl);
+    int arc = roam_cobs_decode(enc, n, b, sizeof b, &al);
+    assert_int_equal(arc, rrc);
+    memcpy(c, enc, n);
+    int crc = roam_cobs_decode(c, n, c, n, &cl);
+    assert_int_equal(crc, rrc);
+    if (rrc == 0) {
+      assert_int_equal(al, rl);
+      assert_int_equal(cl, rl);
+      assert_memory_equal(b, a, rl);
+      assert_memory_equal(c, a, rl);
+      if (rl) assert_int_equal(roam_cobs_decode(enc, n, b, rl - 1, &al), ROAM_ERR_BUFFER_FULL);
+    }
+  }
 }
 
 /* The boundary rule of the reference: 254 non-zero bytes make a full
@@ -647,6 +701,7 @@ int main(void) {
       cmocka_unit_test(test_stream_equals_oneshot_generic),
       cmocka_unit_test(test_block_boundary),
       cmocka_unit_test(test_decode_errors),
+      cmocka_unit_test(test_decode_matches_definition),
       cmocka_unit_test(test_deframer_every_split),
       cmocka_unit_test(test_deframer_random_pieces_large),
       cmocka_unit_test(test_deframer_errors_and_resync),
