@@ -4,10 +4,10 @@
 #include "rt_internal.h"
 
 #ifndef RT_CHAN_FLUSH_BYTES
-#define RT_CHAN_FLUSH_BYTES (64u * 1024)
+#define RT_CHAN_FLUSH_BYTES (192u * 1024)
 #endif
 #ifndef RT_CHAN_QUEUE_BYTES
-#define RT_CHAN_QUEUE_BYTES (256u * 1024)
+#define RT_CHAN_QUEUE_BYTES (512u * 1024)
 #endif
 
 typedef struct rt_val {
