@@ -133,7 +133,7 @@ int roam_chan_send(roam_chan *ch, const void *value, size_t len, uint64_t timeou
     int r = roam_channel_send(ch->s, ch->conn, ch->id, value, len);
     if (r == 0) {
       /* Large output leaves at once, while it is still in the cache,
-       * rather than piling up to the low-water mark first. */
+       * rather than piling up to the queue limit first. */
       if (ch->link && rt_link_out(ch->link) >= RT_CHAN_FLUSH_BYTES) rt_link_flush_now(ch->link);
       return 0;
     }

@@ -11,9 +11,9 @@
  * loop iteration (links are put on the loop's dirty list by on_want_write
  * and flushed after the events of the iteration are handled), and also
  * between the slices of a large read (eager_flush_bytes), so that two
- * peers work on a pipelined batch at the same time instead of in turns. When the
- * socket is full the link waits for writability; otherwise it never
- * registers for it.
+ * peers work on a pipelined batch at the same time instead of in turns.
+ * When the socket is full the link waits for writability; otherwise it
+ * never registers for it.
  *
  * Closing: when the session closes (Goodbye sent or received, timeout),
  * the remaining output is flushed, the write side is shut down, and the
