@@ -150,16 +150,6 @@ void roam__unknown_conn(roam_session *s, const roam_msg *m) {
   roam__violation(s, "message.conn-id");
 }
 
-static int send_conn_goodbye(roam_session *s, uint64_t conn_id, const char *reason) {
-  roam_msg m;
-  memset(&m, 0, sizeof m);
-  m.kind = ROAM_MSG_GOODBYE;
-  m.conn_id = conn_id;
-  m.reason.ptr = (const uint8_t *)reason;
-  m.reason.len = strlen(reason);
-  return roam__emit(s, &m, NULL, 0);
-}
-
 void roam__handle_accept(roam_session *s, const roam_msg *m) {
   if (check_md(s, m)) return;
   connect_op *op = roam_idmap_get(&s->connects_out, m->request_id);
@@ -170,7 +160,7 @@ void roam__handle_accept(roam_session *s, const roam_msg *m) {
      * wait on it (or send on it) for ever. */
     if (m->request_id != 0 && m->request_id < s->next_connect_id && m->conn_id != 0 &&
         !roam_idmap_get(&s->conns, m->conn_id)) {
-      if (send_conn_goodbye(s, m->conn_id, "connect timed out")) roam__fatal(s);
+      if (roam__send_goodbye(s, m->conn_id, "connect timed out")) roam__fatal(s);
       roam__remember_local_close(s, m->conn_id);
     }
     return;
@@ -183,7 +173,7 @@ void roam__handle_accept(roam_session *s, const roam_msg *m) {
   roam_bytes none = {NULL, 0};
   if (!roam__conn_new(s, m->conn_id)) {
     /* The peer has the connection now: close it again. */
-    if (send_conn_goodbye(s, m->conn_id, "internal error: out of memory")) roam__fatal(s);
+    if (roam__send_goodbye(s, m->conn_id, "internal error: out of memory")) roam__fatal(s);
     roam__remember_local_close(s, m->conn_id);
     connect_done(s, op, ROAM_ERR_NOMEM, 0, none, NULL);
     return;
@@ -259,7 +249,7 @@ int roam_session_conn_close(roam_session *s, uint64_t conn_id, const char *reaso
   conn *c = roam__conn_get(s, conn_id);
   if (!c) return ROAM_ERR_NOT_FOUND;
   if (!reason) reason = "";
-  int rc = send_conn_goodbye(s, conn_id, reason);
+  int rc = roam__send_goodbye(s, conn_id, reason);
   if (rc) return rc;
   roam_bytes r = {(const uint8_t *)reason, strlen(reason)};
   roam__remember_local_close(s, conn_id);

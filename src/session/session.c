@@ -449,7 +449,7 @@ static void link_close(roam_session *s, int err, const char *reason, size_t reas
   s->teardown_pending = 1;
 }
 
-static int send_goodbye(roam_session *s, uint64_t conn_id, const char *reason) {
+int roam__send_goodbye(roam_session *s, uint64_t conn_id, const char *reason) {
   roam_msg m;
   memset(&m, 0, sizeof m);
   m.kind = ROAM_MSG_GOODBYE;
@@ -463,7 +463,7 @@ void roam__violation(roam_session *s, const char *rule) {
   if (s->state == S_CLOSED) return;
   s->stats.protocol_errors++;
   roam__log(s, ROAM_LOG_WARN, "protocol violation: %s; sending Goodbye", rule);
-  send_goodbye(s, 0, rule);
+  roam__send_goodbye(s, 0, rule);
   link_close(s, ROAM_ERR_PROTOCOL, rule, strlen(rule));
 }
 
@@ -471,7 +471,7 @@ void roam__fatal(roam_session *s) {
   if (s->state == S_CLOSED) return;
   static const char r[] = "internal error: out of memory";
   roam__log(s, ROAM_LOG_ERROR, "out of memory; closing the link");
-  send_goodbye(s, 0, r);
+  roam__send_goodbye(s, 0, r);
   link_close(s, ROAM_ERR_NOMEM, r, sizeof r - 1);
 }
 
@@ -479,7 +479,7 @@ int roam_session_close_reason(roam_session *s, const char *reason) {
   if (!s) return ROAM_ERR_INVALID_ARG;
   if (s->state == S_CLOSED) return ROAM_ERR_CLOSED;
   if (!reason) reason = "";
-  send_goodbye(s, 0, reason);
+  roam__send_goodbye(s, 0, reason);
   link_close(s, 0, reason, strlen(reason));
   roam__settle(s);
   return 0;

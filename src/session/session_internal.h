@@ -326,6 +326,8 @@ int roam__emit_fast(roam_session *s, int kind, const uint8_t *hdr, size_t hlen,
 int roam__out_ensure(roam_session *s, size_t n);
 /* Queue an already-encoded message. */
 int roam__emit_raw(roam_session *s, const uint8_t *msg, size_t len);
+/* Queue a Goodbye with this reason on connection conn_id (0 = the link). */
+int roam__send_goodbye(roam_session *s, uint64_t conn_id, const char *reason);
 /* Protocol violation: Goodbye on connection 0 with the rule, close. */
 void roam__violation(roam_session *s, const char *rule);
 /* Out of memory where the application cannot be told (the session could no
