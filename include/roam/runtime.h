@@ -433,6 +433,16 @@ typedef void (*roam_reply_cb)(roam_client *c, const roam_call_result *res, void 
 ROAM_EXTERN int roam_client_call(roam_client *c, uint64_t method_id, const void *payload,
                                  size_t len, const roam_call_opts *opts, roam_reply *out);
 
+/* Open a virtual connection on the client's link and wait for the peer's
+ * answer (blocking code; the client must be ready and its loop not
+ * running). Returns 0 with *conn_id set, or ROAM_ERR_REJECTED,
+ * ROAM_ERR_TIMEOUT (no answer within timeout_ms; 0 = wait for ever),
+ * ROAM_ERR_CLOSED, ROAM_ERR_STATE, ROAM_ERR_NOMEM. Calls on the connection
+ * pass its id in roam_call_opts.conn_id; roam_session_conn_close ends it. */
+ROAM_EXTERN int roam_client_open_connection(roam_client *c, const roam_meta_entry *md,
+                                            size_t md_count, uint64_t timeout_ms,
+                                            uint64_t *conn_id);
+
 /* Start a call without waiting (for calls with channels from blocking
  * code): wait with roam_pending_wait, drive channels in between. */
 ROAM_EXTERN int roam_client_call_start(roam_client *c, uint64_t method_id, const void *payload,

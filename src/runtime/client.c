@@ -671,6 +671,59 @@ int roam_client_call(roam_client *c, uint64_t method_id, const void *payload, si
 }
 
 /* ------------------------------------------------------------------------ */
+/* virtual connections                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* On the heap: if the wait ends early (the loop failed), the session's
+ * answer still comes later and frees it. */
+typedef struct rt_opening {
+  bool done, abandoned;
+  int status;
+  uint64_t conn_id;
+  roam_mem mem;
+} rt_opening;
+
+static void opening_cb(roam_session *s, int status, uint64_t conn_id, roam_bytes reason,
+                       const roam_metadata *md, void *ud) {
+  (void)s, (void)reason, (void)md;
+  rt_opening *o = ud;
+  if (o->abandoned) {
+    roam_mem mem = o->mem;
+    roam__free(&mem, o);
+    return;
+  }
+  o->done = true;
+  o->status = status;
+  o->conn_id = conn_id;
+}
+
+static bool opening_done(void *ud) { return ((rt_opening *)ud)->done; }
+
+int roam_client_open_connection(roam_client *c, const roam_meta_entry *md, size_t md_count,
+                                uint64_t timeout_ms, uint64_t *conn_id) {
+  if (!c || !conn_id || (md_count && !md)) return ROAM_ERR_INVALID_ARG;
+  if (atomic_load(&c->loop->running) || c->state != C_READY) return ROAM_ERR_STATE;
+  rt_opening *o = roam__calloc(cmem(c), sizeof *o);
+  if (!o) return ROAM_ERR_NOMEM;
+  o->mem = c->loop->mem;
+  int r = roam_session_connect(roam_client_session(c), md, md_count, timeout_ms, opening_cb, o);
+  if (r != 0) {
+    roam__free(cmem(c), o);
+    return r;
+  }
+  /* the session answers in every case: accepted, rejected, timeout, closed */
+  r = roam_loop_run_until(c->loop, opening_done, o, UINT64_MAX);
+  if (!o->done) {
+    o->abandoned = true;
+    return r ? r : ROAM_ERR_STATE;
+  }
+  r = o->status;
+  if (r == 0) *conn_id = o->conn_id;
+  roam__free(cmem(c), o);
+  return r;
+}
+
+/* ------------------------------------------------------------------------ */
 /* thread-safe submission                                                    */
 /* ------------------------------------------------------------------------ */
 

@@ -205,6 +205,28 @@ static void echo_sizes(const char *addr, uint32_t max) {
   roam_client_free(c);
 }
 
+/* roam_client_open_connection: refused by a server that does not listen
+ * for virtual connections (the accepted case runs in the tools' tests,
+ * against the Testbed server), and not before the client is ready. */
+static void open_connection(const char *addr) {
+  roam_client *c;
+  CHECK_EQ(roam_client_connect(&c, addr, NULL, 5000), 0);
+  uint64_t id = 99;
+  CHECK_EQ(roam_client_open_connection(c, NULL, 0, 2000, &id), ROAM_ERR_REJECTED);
+  CHECK_EQ(id, 99);
+  CHECK_EQ(roam_client_open_connection(c, NULL, 0, 2000, NULL), ROAM_ERR_INVALID_ARG);
+  roam_reply rep; /* the link is still fine */
+  CHECK_EQ(roam_client_call(c, T_ECHO, "\x01x", 2, NULL, &rep), 0);
+  roam_reply_free(&rep);
+  roam_client_free(c);
+  roam_client_options co;
+  roam_client_options_init(&co);
+  co.reconnect = true; /* connects lazily: not ready yet */
+  CHECK_EQ(roam_client_new(&c, addr, &co), 0);
+  CHECK_EQ(roam_client_open_connection(c, NULL, 0, 2000, &id), ROAM_ERR_STATE);
+  roam_client_free(c);
+}
+
 static void test_echo(void) {
   t_server_opts o = {.max_payload = 256 * 1024};
   char bound[256];
@@ -215,6 +237,7 @@ static void test_echo(void) {
   if (pid > 0) {
     CHECK(strcmp(bound, ua) == 0);
     echo_sizes(bound, 256 * 1024);
+    open_connection(bound);
     CHECK_EQ(t_stop_server(pid, SIGTERM), 0);
   }
   pid = t_fork_server("tcp://127.0.0.1:0", &o, bound, sizeof bound);

@@ -401,31 +401,12 @@ static void demo_transform(roam_client *c) {
   roam_chan_free(tx);
 }
 
-typedef struct connecting {
-  bool done;
-  int status;
-  uint64_t conn_id;
-} connecting;
-
-static void on_connected(roam_session *s, int status, uint64_t conn_id, roam_bytes reason,
-                         const roam_metadata *md, void *ud) {
-  (void)s, (void)reason, (void)md;
-  connecting *c = ud;
-  c->done = true;
-  c->status = status;
-  c->conn_id = conn_id;
-}
-
-static bool connected(void *ud) { return ((connecting *)ud)->done; }
-
 static void demo_virtual_connection(roam_client *c) {
   step(7, "a virtual connection",
        "Connect opens another connection on the same link, with its own request ids and\n"
        "   channels; the server accepts it and serves Testbed there too.");
-  connecting cn = {false, 0, 0};
-  int rc = roam_session_connect(roam_client_session(c), NULL, 0, TIMEOUT_MS, on_connected, &cn);
-  if (rc == 0) rc = roam_loop_run_until(roam_client_loop(c), connected, &cn, TIMEOUT_MS);
-  if (rc == 0) rc = cn.status;
+  uint64_t conn_id = 0;
+  int rc = roam_client_open_connection(c, NULL, 0, TIMEOUT_MS, &conn_id);
   if (rc) {
     result(false, "Connect failed: %s", roam_strerror(rc));
     return;
@@ -434,13 +415,13 @@ static void demo_virtual_connection(roam_client *c) {
   roam_enc e;
   roam_enc_init(&e, buf, sizeof buf);
   tb_enc_str(&e, tb_cstr("hello from connection 2"));
-  roam_reply r = call(c, cn.conn_id, ROAM_TESTBED_ECHO, &e);
+  roam_reply r = call(c, conn_id, ROAM_TESTBED_ECHO, &e);
   tb_str got;
   bool ok = reply_is_str(&r, "hello from connection 2", &got);
-  result(ok, "Accept gave connection id %llu; echo there -> \"%.*s\"", (unsigned long long)cn.conn_id,
+  result(ok, "Accept gave connection id %llu; echo there -> \"%.*s\"", (unsigned long long)conn_id,
          (int)got.len, got.ptr);
   roam_reply_free(&r);
-  roam_session_conn_close(roam_client_session(c), cn.conn_id, ""); /* Goodbye on it only */
+  roam_session_conn_close(roam_client_session(c), conn_id, ""); /* Goodbye on it only */
 }
 
 static void demo_cancel(roam_client *c, server *sv) {

@@ -447,34 +447,15 @@ static void transform(void) {
 
 /* ---- a virtual connection ----------------------------------------------------- */
 
-typedef struct connecting {
-  bool done;
-  int status;
-  uint64_t conn_id;
-} connecting;
-
-static void on_connected(roam_session *s, int status, uint64_t conn_id, roam_bytes reason,
-                         const roam_metadata *md, void *ud) {
-  (void)s, (void)reason, (void)md;
-  connecting *c = ud;
-  c->done = true;
-  c->status = status;
-  c->conn_id = conn_id;
-}
-
-static bool connect_done(void *ud) { return ((connecting *)ud)->done; }
-
 static void virtual_connection(void) {
-  connecting c = {false, 0, 0};
-  int rc = roam_session_connect(roam_client_session(client), NULL, 0, TIMEOUT_MS, on_connected, &c);
-  if (rc == 0) rc = roam_loop_run_until(roam_client_loop(client), connect_done, &c, UINT64_MAX);
-  if (rc == 0) rc = c.status;
+  uint64_t conn_id = 0;
+  int rc = roam_client_open_connection(client, NULL, 0, TIMEOUT_MS, &conn_id);
   if (rc) {
     report(false, "opening a virtual connection: %s", roam_strerror(rc));
     return;
   }
-  echo(c.conn_id, "hello over a virtual connection");
-  roam_session_conn_close(roam_client_session(client), c.conn_id, "");
+  echo(conn_id, "hello over a virtual connection");
+  roam_session_conn_close(roam_client_session(client), conn_id, "");
 }
 
 int main(int argc, char **argv) {
