@@ -226,6 +226,9 @@ static void chan_consume(roam_session *s, chan *ch, size_t n) {
   uint64_t unacked = (uint64_t)ch->recv_unacked + n;
   ch->recv_unacked = unacked > UINT32_MAX ? UINT32_MAX : (uint32_t)unacked;
   if (ch->recv_unacked == 0 || s->state == S_CLOSED || ch->c->closing) return;
+  /* Values buffered before binding, delivered after the peer's Close (or
+   * Reset): the peer no longer holds the channel, it must get no Credit. */
+  if (ch->peer_closed || ch->peer_reset) return;
   uint32_t given = ch->window_open ? recv_window(s) : s->credit;
   if (ch->recv_remaining <= given / 2) {
     grant_now(s, ch);

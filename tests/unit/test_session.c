@@ -743,6 +743,40 @@ static void test_credit_partly_sent_stays(void **st) {
   sp_free(p);
 }
 
+/* Values that arrived before the handler bound the channel, then the
+ * peer's Close: binding delivers them, and no Credit follows (the peer no
+ * longer holds the channel). */
+static void test_no_credit_after_close_on_late_bind(void **st) {
+  (void)st;
+  nsums = 0;
+  held_req = NULL;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  cfg.channel_window = 64;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  roam_session_set_dispatcher(p->s, 0, g_disp);
+  sp_handshake(p, 1 << 20, 16);
+  uint64_t ch = 1;
+  sp_request(p, 0, 1, M_SLOW, "\x01", 1, &ch, 1);
+  assert_non_null(held_req);
+  uint8_t v[2] = {0x80 | 4, 0x01};
+  for (int i = 0; i < 8; i++) sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+  sp_chan_msg(p, ROAM_MSG_CLOSE, 0, 1, NULL, 0, 0);
+  expect_nothing(p);
+  sum_state *sst = &sums[nsums++];
+  memset(sst, 0, sizeof *sst);
+  sst->r = held_req;
+  assert_int_equal(roam_request_bind_channel(held_req, 0, ROAM_CHAN_RECV, &sum_cbs, sst), 0);
+  assert_int_equal(sst->values, 8);
+  roam_msg m;
+  assert_true(sp_next(p, &m)); /* the sum, and nothing else */
+  assert_int_equal(m.kind, ROAM_MSG_RESPONSE);
+  expect_nothing(p);
+  roam_session_tick(p->s, p->now + 1000);
+  expect_nothing(p);
+  sp_free(p);
+}
+
 /* Grants while an earlier Credit of the channel still waits in the output
  * fold into one Credit. */
 static void test_unsent_credits_fold(void **st) {
@@ -1643,6 +1677,7 @@ int main(void) {
     cmocka_unit_test(test_credit_taken_back_on_reset),
     cmocka_unit_test(test_credit_partly_sent_stays),
     cmocka_unit_test(test_unsent_credits_fold),
+    cmocka_unit_test(test_no_credit_after_close_on_late_bind),
       cmocka_unit_test(test_generate_respects_credit),
       cmocka_unit_test(test_reset_and_late_messages),
       cmocka_unit_test(test_incoming_cancel),
