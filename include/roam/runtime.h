@@ -515,6 +515,27 @@ ROAM_EXTERN size_t roam_chan_buffered(const roam_chan *ch);
 /* Free (Reset if still open). Free channels before their loop. */
 ROAM_EXTERN void roam_chan_free(roam_chan *ch);
 
+/* ---- debugging switches (docs/runtime.md) ---------------------------------
+ * Every program built on the runtime honours the reference's variables:
+ *   ROAM_WIRE_SPY (any value but empty or "0"): each session the runtime
+ *     creates logs every message sent and received, level INFO
+ *     (ROAM_SESSION_WIRE_SPY);
+ *   ROAM_DEBUG (set): everything the library logs matters, DEBUG included;
+ *     with ROAM_DEBUG_ARGS it also records call arguments (roam/diag.h).
+ * The output goes through the log callback (loop options, or the session
+ * options of a link). When the application installed none and one of these
+ * variables is set, the runtime uses roam_log_stderr. Read once, at the
+ * first use. Thread-safe. */
+#define ROAM_ENV_WIRE_SPY 1u /* ROAM_WIRE_SPY is set (not empty, not "0") */
+#define ROAM_ENV_DEBUG 2u    /* ROAM_DEBUG is set */
+ROAM_EXTERN unsigned roam_env_switches(void);
+
+/* A ready-made log callback: one line per message on stderr,
+ * "roam [NAME] LEVEL: message" (NAME: user_data, a const char *, or NULL).
+ * It shows errors and warnings; INFO too under ROAM_WIRE_SPY (the message
+ * lines); every level under ROAM_DEBUG. Thread-safe (one write per line). */
+ROAM_EXTERN void roam_log_stderr(void *user_data, roam_log_level level, const char *msg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -173,7 +173,10 @@ ROAM_EXTERN int roam_session_recv_message(roam_session *s, const uint8_t *msg, s
 /* The transport reached end of file or failed. */
 ROAM_EXTERN void roam_session_eof(roam_session *s);
 
-/* Bytes waiting to be sent: returns how many, *data points at them. */
+/* Bytes waiting to be sent: returns how many, *data points at them. Valid
+ * until the next call into the session: any call may move them, and bytes
+ * not consumed yet may be taken back (a Credit for a channel the peer just
+ * closed), so consume what the transport took before calling again. */
 ROAM_EXTERN size_t roam_session_output(roam_session *s, const uint8_t **data);
 /* n bytes of the output were sent. */
 ROAM_EXTERN void roam_session_consume(roam_session *s, size_t n);

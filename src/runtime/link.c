@@ -163,9 +163,11 @@ static void set_want_write(roam_link *l, bool on) {
 /* ------------------------------------------------------------------------ */
 
 static void cb_ready(roam_session *s, void *ud) {
-  (void)s;
   roam_link *l = ud;
   l->ready = true;
+  rt_log(l->loop, ROAM_LOG_DEBUG, "link %s: Hello exchanged; max payload %lu, initial credit %lu",
+         l->peer ? l->peer : "?", (unsigned long)roam_session_max_payload(s),
+         (unsigned long)roam_session_initial_credit(s));
   if (l->owner && l->owner->on_ready) l->owner->on_ready(l, l->owner_ctx);
   if (l->conf->opts.on_ready) l->conf->opts.on_ready(l, l->ud);
 }
@@ -176,6 +178,9 @@ static void cb_closed(roam_session *s, int err, roam_bytes reason, void *ud) {
   if (!l->closed_reported) {
     l->closed_reported = true;
     l->close_err = err;
+    rt_log(l->loop, ROAM_LOG_DEBUG, "link %s closed: %s%s%.*s", l->peer ? l->peer : "?",
+           err ? roam_strerror(err) : "cleanly", reason.len ? ": " : "", (int)(reason.len > 200 ? 200 : reason.len),
+           reason.len ? (const char *)reason.ptr : "");
     if (reason.len && !l->close_reason) {
       l->close_reason = roam__malloc(&l->loop->mem, reason.len);
       if (l->close_reason) {
@@ -271,6 +276,7 @@ static int link_alloc(roam_loop *loop, roam_role role, rt_link_conf *conf,
     cfg.log_user_data = loop->log_ud;
   }
   if (!cfg.name && l->peer) cfg.name = l->peer;
+  rt_env_session(&cfg); /* ROAM_WIRE_SPY, ROAM_DEBUG */
   int r = roam_session_new(&l->s, &cfg, &g_link_cbs, l);
   if (r != 0) {
     rt_io_release(&l->io);

@@ -460,6 +460,7 @@ int roam_loop_new(roam_loop **out, const roam_loop_options *opts) {
   loop->mem = mem;
   loop->log = opts->log;
   loop->log_ud = opts->log_user_data;
+  rt_env_loop_log(&loop->log, &loop->log_ud);
   loop->epfd = -1;
   loop->wake_rfd = loop->wake_wfd = -1;
   pthread_mutex_init(&loop->post_mu, NULL);

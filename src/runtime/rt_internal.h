@@ -129,6 +129,12 @@ struct roam_loop {
   bool freeing;
 };
 
+/* env.c: the debugging switches. The loop's log, when the application
+ * gave none: stderr if a switch is set. */
+void rt_env_loop_log(roam_log_fn *log, void **user_data);
+/* Apply the switches to a session the runtime creates (after its log
+ * defaults): the wire spy flag; stderr when it has no log callback. */
+void rt_env_session(roam_session_config *cfg);
 void rt_log(roam_loop *loop, roam_log_level lvl, const char *fmt, ...) RT_PRINTF(3, 4);
 /* Internal io registration (embedded or allocated). */
 void rt_io_init(roam_loop *loop, roam_io *io, int fd, roam_io_fn fn, void *ud);

@@ -47,8 +47,93 @@ static void credit_unlink(roam_session *s, chan *ch) {
   ch->cr_pending = 0;
 }
 
+/* ---- Credits not sent yet ------------------------------------------------
+ * A Credit can be taken back while none of its bytes has left the output:
+ * a peer must never get a Credit for a channel whose Close or Reset we have
+ * received (the TypeScript 0.6 peer ends the link with channeling.unknown
+ * on one), and a channel's Credits waiting in the output fold into one, so
+ * there is at most one record per channel. Records are in output order. */
+
+static uint32_t unsent_find(const roam_session *s, const chan *ch) {
+  for (uint32_t i = 0; i < s->cr_unsent_n; i++)
+    if (s->cr_unsent[i].ch == ch) return i;
+  return UINT32_MAX;
+}
+
+static void unsent_drop(roam_session *s, uint32_t i) {
+  s->cr_unsent[i].ch->cr_unsent = 0;
+  memmove(&s->cr_unsent[i], &s->cr_unsent[i + 1],
+          (size_t)(s->cr_unsent_n - i - 1) * sizeof *s->cr_unsent);
+  s->cr_unsent_n--;
+}
+
+/* Forget the channel's record; its Credit, if any, stays in the output. */
+static void unsent_forget(roam_session *s, chan *ch) {
+  if (!ch->cr_unsent) return;
+  uint32_t i = unsent_find(s, ch);
+  if (i != UINT32_MAX)
+    unsent_drop(s, i);
+  else
+    ch->cr_unsent = 0;
+}
+
+/* Take the channel's unsent Credit out of the output: returns its amount
+ * (0: there was none, or it has started leaving). */
+static uint32_t unsent_take_back(roam_session *s, chan *ch) {
+  if (!ch->cr_unsent) return 0;
+  uint32_t i = unsent_find(s, ch);
+  if (i == UINT32_MAX) {
+    ch->cr_unsent = 0;
+    return 0;
+  }
+  credit_unsent r = s->cr_unsent[i];
+  unsent_drop(s, i);
+  if (roam__out_cut(s, r.pos, r.len)) return 0;
+  for (uint32_t j = i; j < s->cr_unsent_n; j++) s->cr_unsent[j].pos -= r.len;
+  s->stats.msgs_out[ROAM_MSG_CREDIT]--;
+  s->stats.credit_granted -= r.amount;
+  if (s->cfg.flags & ROAM_SESSION_WIRE_SPY)
+    roam__log(s, ROAM_LOG_INFO, "unsend Credit(conn %llu, channel %llu, %u bytes): taken back "
+              "before it left", (unsigned long long)ch->c->id, (unsigned long long)ch->id,
+              r.amount);
+  return r.amount;
+}
+
+void roam__credit_sent(roam_session *s) {
+  uint32_t k = 0;
+  while (k < s->cr_unsent_n && s->cr_unsent[k].pos < s->out_base) s->cr_unsent[k++].ch->cr_unsent = 0;
+  if (!k) return;
+  memmove(s->cr_unsent, s->cr_unsent + k, (size_t)(s->cr_unsent_n - k) * sizeof *s->cr_unsent);
+  s->cr_unsent_n -= k;
+}
+
+/* Emit a Credit and remember where it is (without room for the record it
+ * simply cannot be taken back). */
+static int emit_credit(roam_session *s, chan *ch, uint32_t amount) {
+  uint64_t pos = roam__out_end(s);
+  uint8_t hdr[HDR_MAX];
+  size_t n = roam__hdr_small(hdr, ROAM_MSG_CREDIT, ch->c->id, ch->id, amount);
+  int rc = roam__emit_fast(s, ROAM_MSG_CREDIT, hdr, n, NULL, 0);
+  if (rc) return rc;
+  if (s->cr_unsent_n == s->cr_unsent_cap) {
+    uint32_t ncap = s->cr_unsent_cap ? s->cr_unsent_cap * 2 : 8;
+    credit_unsent *nr = roam__realloc(&s->mem, s->cr_unsent, (size_t)ncap * sizeof *nr);
+    if (!nr) return 0;
+    s->cr_unsent = nr;
+    s->cr_unsent_cap = ncap;
+  }
+  credit_unsent *r = &s->cr_unsent[s->cr_unsent_n++];
+  r->ch = ch;
+  r->pos = pos;
+  r->len = (uint32_t)(roam__out_end(s) - pos);
+  r->amount = amount;
+  ch->cr_unsent = 1;
+  return 0;
+}
+
 static void chan_free(roam_session *s, chan *ch) {
   credit_unlink(s, ch);
+  unsent_forget(s, ch);
   roam_idmap_del(&ch->c->chans, ch->id);
   if (ch->state == CH_UNBOUND) /* (only then does the union hold values) */
     while (ch->buf.head) {
@@ -117,26 +202,35 @@ static void grant_now(roam_session *s, chan *ch) {
   ch->recv_unacked = 0;
   if (grant == 0) return;
   ch->recv_remaining += (uint32_t)grant;
-  s->stats.credit_granted += grant;
-  if (emit_simple(s, ROAM_MSG_CREDIT, ch->c->id, ch->id, (uint32_t)grant)) roam__fatal(s);
+  /* (both fit the window, so the sum fits 32 bits) */
+  uint32_t amount = (uint32_t)grant + unsent_take_back(s, ch);
+  s->stats.credit_granted += amount;
+  if (emit_credit(s, ch, amount)) roam__fatal(s);
 }
 
 /*
- * Receiver policy [flow.channel.*]: consumed bytes go back to the sender at
- * once when what it may still send fell to half the window or less (so a
- * busy stream never stalls, and a stream of small values costs one Credit
- * per half window, never one per value). Below that point they are held
- * for at most credit_delay_ms: values are atomic and may be as large as the
- * whole window, so holding consumed bytes for ever could leave a sender
- * waiting for room it never gets. A channel that ends drops its pending
- * grant (the sender is done). Peers that never expect Credit on a short
- * exchange (the 0.6 reference harness) therefore see none.
+ * Receiver policy [flow.channel.*]: a Credit goes out only when it is
+ * needed. Consumed bytes go back to the sender at once when it has used at
+ * least half of the credit it was given (the initial credit until the
+ * window opens, then the window), so a busy stream never stalls and a
+ * stream of small values costs one Credit per half window, never one per
+ * value. The first such grant also opens the wider window. Below that
+ * point they are held for at most credit_delay_ms: values are atomic and
+ * may be as large as the whole window, so holding consumed bytes for ever
+ * could leave a sender waiting for room it never gets. A channel that ends
+ * drops its pending grant (the sender is done). A short stream therefore
+ * never causes a Credit: the TypeScript 0.6 peer ends the link on a Credit
+ * for a channel it has closed, and the 0.6 harness expects none.
  */
 static void chan_consume(roam_session *s, chan *ch, size_t n) {
   uint64_t unacked = (uint64_t)ch->recv_unacked + n;
   ch->recv_unacked = unacked > UINT32_MAX ? UINT32_MAX : (uint32_t)unacked;
   if (ch->recv_unacked == 0 || s->state == S_CLOSED || ch->c->closing) return;
-  if (ch->recv_remaining <= recv_window(s) / 2) {
+  /* Values buffered before binding, delivered after the peer's Close (or
+   * Reset): the peer no longer holds the channel, it must get no Credit. */
+  if (ch->peer_closed || ch->peer_reset) return;
+  uint32_t given = ch->window_open ? recv_window(s) : s->credit;
+  if (ch->recv_remaining <= given / 2) {
     grant_now(s, ch);
     return;
   }
@@ -435,6 +529,7 @@ void roam__handle_close(roam_session *s, const roam_msg *m) {
       ch->peer_closed = 1; /* ends when bound, after its buffered values */
     return;
   }
+  unsent_take_back(s, ch); /* the peer no longer holds the channel */
   remember_closed(ch->c, ch->id);
   if (ch->state == CH_DISCARD)
     roam__chan_release(s, ch);
@@ -455,6 +550,7 @@ static void drop_buffered(roam_session *s, chan *ch) {
 void roam__handle_reset(roam_session *s, const roam_msg *m) {
   chan *ch = incoming_chan(s, m, 0);
   if (!ch) return;
+  unsent_take_back(s, ch); /* the peer no longer holds the channel */
   if (ch->state == CH_UNBOUND) {
     /* Abandoned before the handler took it: it ends (CANCELLED) when bound. */
     ch->peer_reset = 1;

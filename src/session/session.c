@@ -89,6 +89,17 @@ static void spy(roam_session *s, const char *dir, const roam_msg *m) {
 
 size_t roam__out_pending(const roam_session *s) { return s->out_len - s->out_head; }
 
+uint64_t roam__out_end(const roam_session *s) { return s->out_base + (s->out_len - s->out_head); }
+
+int roam__out_cut(roam_session *s, uint64_t pos, size_t len) {
+  if (pos < s->out_base || pos + len > roam__out_end(s)) return -1;
+  size_t off = s->out_head + (size_t)(pos - s->out_base);
+  memmove(s->out + off, s->out + off + len, s->out_len - off - len);
+  s->out_len -= len;
+  if (s->out_len == s->out_head) s->out_head = s->out_len = 0;
+  return 0;
+}
+
 /* Make room for n more bytes at the end of the output; returns where. */
 static uint8_t *out_reserve(roam_session *s, size_t n);
 int roam__out_ensure(roam_session *s, size_t n) {
@@ -227,7 +238,9 @@ void roam_session_consume(roam_session *s, size_t n) {
   }
   if (n > pending) n = pending;
   s->out_head += n;
+  s->out_base += n;
   s->stats.bytes_out += n;
+  if (s->cr_unsent_n) roam__credit_sent(s);
   if (s->out_head == s->out_len) {
     s->out_head = s->out_len = 0;
     /* Give back large buffers once drained: idle links stay small. */
@@ -530,6 +543,7 @@ void roam_session_free(roam_session *s) {
   roam_deframer_free(&s->deframer);
   roam_enc_free(&s->scratch);
   roam__free(&s->mem, s->out);
+  roam__free(&s->mem, s->cr_unsent);
   roam__free(&s->mem, s->close_reason);
   roam_mem mem = s->mem;
   roam__free(&mem, s);
@@ -565,10 +579,6 @@ static void handle_frame(roam_session *s, const uint8_t *frame, size_t len) {
   roam_msg m;
   int rc = roam_msg_decode(&m, frame, len);
   if (rc) {
-    if (rc == ROAM_ERR_HELLO_VERSION && s->state == S_READY) {
-      roam__ignored(s, ROAM_IGNORE_LATE_HELLO, NULL);
-      return;
-    }
     if (s->state == S_HANDSHAKE && rc == ROAM_ERR_UNKNOWN_VARIANT) {
       /* Not a Hello, whatever it is. */
       roam__violation(s, "message.hello.ordering");
@@ -739,7 +749,8 @@ uint32_t roam_session_initial_credit(const roam_session *s) { return s->credit; 
  * are the diagnostics module's and are not counted). Walks everything: for
  * statistics, not for hot paths. */
 static size_t heap_bytes(const roam_session *s) {
-  size_t heap = sizeof *s + s->out_cap + s->deframer.cap + s->deframer.out_cap + s->scratch.cap +
+  size_t heap = sizeof *s + s->out_cap + (size_t)s->cr_unsent_cap * sizeof *s->cr_unsent +
+                s->deframer.cap + s->deframer.out_cap + s->scratch.cap +
                 roam_idmap_bytes(&s->conns) + roam_idmap_bytes(&s->connects_out) +
                 roam_u64map_bytes(&s->connects_in) + (size_t)s->timers.cap * sizeof(void *) +
                 s->close_reason_len + (size_t)s->connects_out.count * sizeof(connect_op);

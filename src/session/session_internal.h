@@ -71,6 +71,13 @@ enum {
 };
 
 /* Buffered value of an unbound channel. */
+/* A Credit frame still wholly in the output buffer. */
+typedef struct credit_unsent {
+  chan *ch;
+  uint64_t pos; /* stream position of its first byte (see out_base) */
+  uint32_t len, amount;
+} credit_unsent;
+
 typedef struct chan_buf {
   struct chan_buf *next;
   size_t len;
@@ -103,6 +110,7 @@ struct chan {
   uint8_t cr_pending : 1;  /* on the session's list of pending grants */
   uint8_t window_open : 1; /* RECV: the window past the initial credit
                               (channel_window) was granted */
+  uint8_t cr_unsent : 1;   /* RECV: a Credit of ours is wholly in the output */
   union {
     struct { /* CH_UNBOUND: values that arrived before binding */
       chan_buf *head, *tail;
@@ -220,6 +228,11 @@ struct roam_session {
   /* output */
   uint8_t *out;
   size_t out_head, out_len, out_cap;
+  uint64_t out_base; /* stream position of out[out_head]: bytes handed out so far */
+  /* Credits of ours wholly in the output, in output order (channel.c): one
+   * can still be taken back when the peer closes its channel first. */
+  credit_unsent *cr_unsent;
+  uint32_t cr_unsent_n, cr_unsent_cap;
   /* input */
   roam_deframer deframer;
   roam_enc scratch; /* message headers */
@@ -343,6 +356,11 @@ void roam__unknown_conn(roam_session *s, const roam_msg *m);
 void roam__remember_local_close(roam_session *s, uint64_t conn_id);
 void roam__conn_teardown(roam_session *s, conn *c, int err, roam_bytes reason);
 size_t roam__out_pending(const roam_session *s);
+/* Stream position just past the last byte in the output. */
+uint64_t roam__out_end(const roam_session *s);
+/* Remove len bytes at stream position pos from the output; fails (-1) when
+ * any of them was handed out already. */
+int roam__out_cut(roam_session *s, uint64_t pos, size_t len);
 #define ENTER(s) ((s)->depth++)
 #define LEAVE(s) ((s)->depth--)
 
@@ -382,6 +400,8 @@ int roam__chan_send_reset(roam_session *s, chan *ch);
 void roam__chan_release(roam_session *s, chan *ch);
 /* Grant back every pending consumed byte (before the output is handed out). */
 void roam__flush_credit(roam_session *s);
+/* The output advanced: Credits that started leaving cannot be taken back. */
+void roam__credit_sent(roam_session *s);
 /* The current time: the embedder's clock when configured, else the last tick. */
 uint64_t roam__now(roam_session *s);
 

@@ -411,8 +411,6 @@ class Subject:
             try:
                 m = w.decode_message(raw)
             except w.UnknownHelloVersion as e:
-                if self.hello_done:
-                    continue  # a Hello after the exchange is ignored
                 raise ProtocolError(f"message.hello.unknown-version: Hello variant "
                                     f"{e.variant}") from None
             except w.UnknownVariant as e:

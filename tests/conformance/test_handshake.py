@@ -106,6 +106,14 @@ class Handshake(ConformanceTest):
         text = "x" * 200  # over the 16-byte limit the ignored Hello proposed
         self.assertPayload(peer.roundtrip(ECHO, args_str(text)), ok(w.enc_str(text)))
 
+    def test_unknown_hello_after_exchange_rejected(self):
+        """[message.hello.unknown-version] applies whenever an unknown Hello
+        variant arrives, after the exchange too (payload 00 05 10 10)."""
+        peer = self.start(hello=DEFAULT_HELLO)
+        self.assertPayload(peer.roundtrip(ECHO, args_str("before")), ok(w.enc_str("before")))
+        peer.link.send_raw(b"\x00\x05\x10\x10", "Message::Hello(variant 5) after the exchange")
+        peer.expect_goodbye("message.hello.unknown-version")
+
     def test_negotiation_takes_minimum(self):
         """[message.hello.negotiation] the harness advertises max_payload
         1024 and credit 64; a request payload of exactly 1024 bytes is

@@ -271,6 +271,18 @@ static void test_late_hello_ignored(void **st) {
   sp_free(p);
 }
 
+/* [message.hello.unknown-version] applies after the exchange too: an
+ * unknown Hello variant (00 05 10 10) gets the Goodbye; a Hello V2 does not
+ * (test_late_hello_ignored). */
+static void test_late_hello_unknown_variant(void **st) {
+  (void)st;
+  sp *p = ready_acceptor(1 << 20, 1 << 16);
+  uint8_t fr[] = {0x01, 0x04, 0x05, 0x10, 0x10, 0x00}; /* COBS(00 05 10 10) */
+  sp_feed(p, fr, sizeof fr);
+  expect_goodbye(p, "message.hello.unknown-version");
+  sp_free(p);
+}
+
 static void test_handshake_timeout(void **st) {
   (void)st;
   sp *p = sp_new(ROAM_ROLE_INITIATOR);
@@ -570,10 +582,11 @@ static void test_credit_no_stall_on_large_values(void **st) {
   sp_free(p);
 }
 
-/* channel_window above the initial credit: the Credit that returns the
- * first consumed bytes also opens the rest of the window; afterwards the
- * sender never holds more than the window, grants come at half of it, and
- * an overrun is still measured against what was granted. */
+/* channel_window above the initial credit: nothing is granted before the
+ * sender has used half of its initial credit; the Credit that returns those
+ * bytes also opens the rest of the window; afterwards the sender never holds
+ * more than the window, grants come at half of it, and an overrun is still
+ * measured against what was granted. */
 static void test_channel_window(void **st) {
   (void)st;
   nsums = 0;
@@ -586,11 +599,15 @@ static void test_channel_window(void **st) {
   uint64_t ch = 1;
   sp_request(p, 0, 1, M_SUM, "\x01", 1, &ch, 1);
   uint8_t v[2] = {0x80 | 4, 0x01}; /* zigzag, 2 bytes */
-  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
   roam_msg m;
-  assert_true(sp_next(p, &m)); /* 14 left of a 64-byte window: grant 2 + 48 */
+  for (int i = 0; i < 3; i++) {
+    sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+    expect_nothing(p); /* 14, 12, 10 of 16 left: not needed yet */
+  }
+  sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+  assert_true(sp_next(p, &m)); /* 8 left of 16: grant 8 + the 48 that open the window */
   assert_int_equal(m.kind, ROAM_MSG_CREDIT);
-  assert_int_equal(m.credit, 50);
+  assert_int_equal(m.credit, 56);
   expect_nothing(p);
   uint32_t outstanding = 64;
   int credits = 0;
@@ -611,6 +628,183 @@ static void test_channel_window(void **st) {
   memset(over, 0x80, sizeof over);
   sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, over, outstanding + 1, 0);
   expect_goodbye(p, "flow.channel.credit-overrun");
+  sp_free(p);
+}
+
+/* A session with the runtime's window (1 MiB over a 64 KiB initial credit)
+ * receiving a short stream: no Credit at all, not even after
+ * credit_delay_ms (the TypeScript 0.6 peer ends the link on a Credit for a
+ * channel it has closed). */
+static void test_short_stream_no_credit(void **st) {
+  (void)st;
+  nsums = 0;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  cfg.channel_window = 1u << 20;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  roam_session_set_dispatcher(p->s, 0, g_disp);
+  sp_handshake(p, 1 << 20, 65536);
+  uint64_t ch = 1;
+  sp_request(p, 0, 1, M_SUM, "\x01", 1, &ch, 1);
+  uint8_t v[2] = {0x80 | 4, 0x01};
+  for (int i = 0; i < 10; i++) {
+    sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+    expect_nothing(p);
+  }
+  sp_chan_msg(p, ROAM_MSG_CLOSE, 0, 1, NULL, 0, 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_RESPONSE);
+  roam_session_tick(p->s, p->now + 1000);
+  expect_nothing(p);
+  roam_session_stats stats;
+  roam_session_get_stats(p->s, &stats);
+  assert_int_equal(stats.credit_granted, 0);
+  assert_int_equal(stats.msgs_out[ROAM_MSG_CREDIT], 0);
+  sp_free(p);
+}
+
+/* A needed Credit still wholly in the output when the peer's Close (or
+ * Reset) arrives is taken back: the peer no longer holds the channel. */
+static void credit_taken_back(roam_msg_kind end) {
+  nsums = 0;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  cfg.channel_window = 64;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  roam_session_set_dispatcher(p->s, 0, g_disp);
+  sp_handshake(p, 1 << 20, 16);
+  uint64_t ch = 1;
+  sp_request(p, 0, 1, M_SUM, "\x01", 1, &ch, 1);
+  uint8_t v[2] = {0x80 | 4, 0x01};
+  for (int i = 0; i < 4; i++) sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+  const uint8_t *d;
+  assert_true(roam_session_output(p->s, &d) > 0); /* the Credit, not collected */
+  sp_chan_msg(p, end, 0, 1, NULL, 0, 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_RESPONSE);
+  expect_nothing(p);
+  roam_session_stats stats;
+  roam_session_get_stats(p->s, &stats);
+  assert_int_equal(stats.credit_granted, 0);
+  assert_int_equal(stats.msgs_out[ROAM_MSG_CREDIT], 0);
+  sp_free(p);
+}
+
+static void test_credit_taken_back_on_close(void **st) {
+  (void)st;
+  credit_taken_back(ROAM_MSG_CLOSE);
+}
+
+static void test_credit_taken_back_on_reset(void **st) {
+  (void)st;
+  credit_taken_back(ROAM_MSG_RESET);
+}
+
+/* A Credit whose first byte has been handed out stays whole in the output
+ * (the peer will get it; cutting it would corrupt the stream). */
+static void test_credit_partly_sent_stays(void **st) {
+  (void)st;
+  nsums = 0;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  cfg.channel_window = 64;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  roam_session_set_dispatcher(p->s, 0, g_disp);
+  sp_handshake(p, 1 << 20, 16);
+  uint64_t ch = 1;
+  sp_request(p, 0, 1, M_SUM, "\x01", 1, &ch, 1);
+  uint8_t v[2] = {0x80 | 4, 0x01};
+  for (int i = 0; i < 4; i++) sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+  const uint8_t *d;
+  assert_true(roam_session_output(p->s, &d) > 1);
+  uint8_t raw[256];
+  raw[0] = d[0];
+  roam_session_consume(p->s, 1);
+  sp_chan_msg(p, ROAM_MSG_CLOSE, 0, 1, NULL, 0, 0);
+  size_t n = 1 + sp_take_raw(p, raw + 1, sizeof raw - 1);
+  roam_msg m;
+  uint8_t dec[256];
+  const uint8_t *zero = memchr(raw, 0, n);
+  assert_non_null(zero);
+  size_t dlen = 0;
+  assert_int_equal(roam_cobs_decode(raw, (size_t)(zero - raw), dec, sizeof dec, &dlen), 0);
+  assert_int_equal(roam_msg_decode(&m, dec, dlen), 0);
+  assert_int_equal(m.kind, ROAM_MSG_CREDIT);
+  assert_int_equal(m.channel_id, 1);
+  assert_int_equal(m.credit, 56);
+  const uint8_t *next = zero + 1;
+  zero = memchr(next, 0, n - (size_t)(next - raw));
+  assert_non_null(zero);
+  assert_int_equal(roam_cobs_decode(next, (size_t)(zero - next), dec, sizeof dec, &dlen), 0);
+  assert_int_equal(roam_msg_decode(&m, dec, dlen), 0);
+  assert_int_equal(m.kind, ROAM_MSG_RESPONSE);
+  sp_free(p);
+}
+
+/* Values that arrived before the handler bound the channel, then the
+ * peer's Close: binding delivers them, and no Credit follows (the peer no
+ * longer holds the channel). */
+static void test_no_credit_after_close_on_late_bind(void **st) {
+  (void)st;
+  nsums = 0;
+  held_req = NULL;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  cfg.channel_window = 64;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  roam_session_set_dispatcher(p->s, 0, g_disp);
+  sp_handshake(p, 1 << 20, 16);
+  uint64_t ch = 1;
+  sp_request(p, 0, 1, M_SLOW, "\x01", 1, &ch, 1);
+  assert_non_null(held_req);
+  uint8_t v[2] = {0x80 | 4, 0x01};
+  for (int i = 0; i < 8; i++) sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+  sp_chan_msg(p, ROAM_MSG_CLOSE, 0, 1, NULL, 0, 0);
+  expect_nothing(p);
+  sum_state *sst = &sums[nsums++];
+  memset(sst, 0, sizeof *sst);
+  sst->r = held_req;
+  assert_int_equal(roam_request_bind_channel(held_req, 0, ROAM_CHAN_RECV, &sum_cbs, sst), 0);
+  assert_int_equal(sst->values, 8);
+  roam_msg m;
+  assert_true(sp_next(p, &m)); /* the sum, and nothing else */
+  assert_int_equal(m.kind, ROAM_MSG_RESPONSE);
+  expect_nothing(p);
+  roam_session_tick(p->s, p->now + 1000);
+  expect_nothing(p);
+  sp_free(p);
+}
+
+/* Grants while an earlier Credit of the channel still waits in the output
+ * fold into one Credit. */
+static void test_unsent_credits_fold(void **st) {
+  (void)st;
+  nsums = 0;
+  roam_session_config cfg;
+  roam_session_config_init(&cfg, ROAM_ROLE_ACCEPTOR);
+  cfg.channel_window = 64;
+  sp *p = sp_new_cfg(&cfg, NULL);
+  roam_session_set_dispatcher(p->s, 0, g_disp);
+  sp_handshake(p, 1 << 20, 16);
+  uint64_t ch = 1;
+  sp_request(p, 0, 1, M_SUM, "\x01", 1, &ch, 1);
+  uint8_t v[2] = {0x80 | 4, 0x01};
+  /* 8 bytes: Credit 8 + 48; then 32 more: Credit 32, folded into the first */
+  for (int i = 0; i < 4 + 16; i++) sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+  roam_msg m;
+  assert_true(sp_next(p, &m));
+  assert_int_equal(m.kind, ROAM_MSG_CREDIT);
+  assert_int_equal(m.credit, 56 + 32);
+  expect_nothing(p);
+  roam_session_stats stats;
+  roam_session_get_stats(p->s, &stats);
+  assert_int_equal(stats.credit_granted, 88);
+  assert_int_equal(stats.msgs_out[ROAM_MSG_CREDIT], 1);
+  /* the peer may now send 16 + 88 - 40 = 64 bytes: exactly the window */
+  for (int i = 0; i < 32; i++) sp_chan_msg(p, ROAM_MSG_DATA, 0, 1, v, 2, 0);
+  assert_false(roam_session_is_closed(p->s));
   sp_free(p);
 }
 
@@ -1460,6 +1654,7 @@ int main(void) {
       cmocka_unit_test(test_hello_unknown_variant),
       cmocka_unit_test(test_request_before_hello),
       cmocka_unit_test(test_late_hello_ignored),
+      cmocka_unit_test(test_late_hello_unknown_variant),
       cmocka_unit_test(test_handshake_timeout),
       cmocka_unit_test(test_echo_exact_bytes),
       cmocka_unit_test(test_unknown_method),
@@ -1477,6 +1672,12 @@ int main(void) {
       cmocka_unit_test(test_credit_granted_back),
       cmocka_unit_test(test_credit_no_stall_on_large_values),
     cmocka_unit_test(test_channel_window),
+    cmocka_unit_test(test_short_stream_no_credit),
+    cmocka_unit_test(test_credit_taken_back_on_close),
+    cmocka_unit_test(test_credit_taken_back_on_reset),
+    cmocka_unit_test(test_credit_partly_sent_stays),
+    cmocka_unit_test(test_unsent_credits_fold),
+    cmocka_unit_test(test_no_credit_after_close_on_late_bind),
       cmocka_unit_test(test_generate_respects_credit),
       cmocka_unit_test(test_reset_and_late_messages),
       cmocka_unit_test(test_incoming_cancel),

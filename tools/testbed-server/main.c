@@ -23,9 +23,14 @@ typedef struct app {
   roam_server *srv;
 } app;
 
+/* Warnings and errors; the message lines under ROAM_WIRE_SPY (level INFO);
+ * everything under ROAM_DEBUG. */
 static void log_stderr(void *ud, roam_log_level level, const char *msg) {
   (void)ud;
-  if (level <= ROAM_LOG_WARN) fprintf(stderr, "roam-testbed-server: %s\n", msg);
+  unsigned sw = roam_env_switches();
+  if (level <= ROAM_LOG_WARN || (sw & ROAM_ENV_DEBUG) ||
+      (level == ROAM_LOG_INFO && (sw & ROAM_ENV_WIRE_SPY)))
+    fprintf(stderr, "roam-testbed-server: %s\n", msg);
 }
 
 /* Register each Testbed handler with the server. */
