@@ -81,7 +81,8 @@ typedef enum roam_loop_backend {
                                     environment variable ROAM_LOOP_BACKEND=poll
                                     or =epoll overrides it */
   ROAM_LOOP_BACKEND_EPOLL = 1,   /* ROAM_ERR_INVALID_ARG where unavailable */
-  ROAM_LOOP_BACKEND_POLL = 2
+  ROAM_LOOP_BACKEND_POLL = 2,
+  ROAM_LOOP_BACKEND_DRIVER = 3   /* another event loop (roam/loop.h) */
 } roam_loop_backend;
 
 typedef struct roam_loop_options {

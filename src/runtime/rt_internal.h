@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <roam/loop.h>
 #include <roam/runtime.h>
 
 #include "common/mem.h"
@@ -59,6 +60,7 @@ struct roam_io {
   bool embedded; /* part of another object: never freed by the loop */
   roam_io *prev, *next; /* all live ios (poll backend, loop free) */
   roam_io *grave_next;
+  void *drv_data; /* the loop driver's state (driven loops) */
 };
 
 struct roam_timer {
@@ -127,6 +129,13 @@ struct roam_loop {
   roam_server *servers;
   roam_client *clients;
   bool freeing;
+
+  /* driven by another event loop (roam_loop_new_driven, loop.h) */
+  bool driven;
+  int in_drive;          /* inside a drive entry point */
+  bool poked;            /* a zero-delay timer was asked for */
+  uint64_t drv_deadline; /* what the driver's timer is armed for */
+  roam_loop_driver drv;
 };
 
 void rt_log(roam_loop *loop, roam_log_level lvl, const char *fmt, ...) RT_PRINTF(3, 4);
@@ -135,6 +144,9 @@ void rt_io_init(roam_loop *loop, roam_io *io, int fd, roam_io_fn fn, void *ud);
 int rt_io_start(roam_io *io, unsigned events);
 void rt_io_release(roam_io *io); /* stop; free later unless embedded */
 bool rt_loop_on_thread(const roam_loop *loop);
+/* Something changed outside a loop iteration (output, a timer, a link to
+ * reap): a driven loop asks its driver to run an iteration soon. */
+void rt_loop_touch(roam_loop *loop);
 
 /* ---- links (link.c) ----------------------------------------------------- */
 
