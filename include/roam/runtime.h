@@ -297,6 +297,15 @@ typedef struct roam_server_options {
   void *user_data;
   uint32_t max_links; /* 0 = unlimited; beyond it new sockets are closed */
   int backlog;        /* 0 = SOMAXCONN */
+  /* Loop threads (0 or 1 = the server's loop only). With loops = N > 1 the
+   * server makes N-1 more roam_loops, each run by a thread of its own from
+   * the first roam_server_listen / adopt on; its listeners stay on the
+   * server's loop, which hands accepted sockets round-robin to the N loops
+   * (docs/runtime.md "Several loops"). A link lives on one loop; its
+   * handlers and hooks run on that loop's thread, so they must be
+   * thread-safe, and so must the mem and log hooks. Register handlers
+   * (roam_server_handle*) before the first listen. */
+  uint32_t loops;
 } roam_server_options;
 
 ROAM_EXTERN void roam_server_options_init(roam_server_options *opts);
@@ -320,7 +329,18 @@ ROAM_EXTERN roam_dispatcher *roam_server_dispatcher(roam_server *srv);
 ROAM_EXTERN int roam_server_listen(roam_server *srv, const char *addr, roam_listener **out);
 /* Serve an already connected fd as acceptor. */
 ROAM_EXTERN int roam_server_adopt_fd(roam_server *srv, int fd, roam_link **out);
+/* Links of the server on all its loops (any thread: an atomic snapshot). */
 ROAM_EXTERN size_t roam_server_link_count(const roam_server *srv);
+
+/* The server's figures over all its loops (any thread; each counter is read
+ * atomically, the set is not one snapshot). */
+typedef struct roam_server_stats {
+  uint32_t loops;           /* loops serving links (options.loops) */
+  size_t links;             /* links now */
+  uint64_t links_accepted;  /* links served so far (accepted or adopted) */
+  uint64_t requests;        /* requests given to registered handlers */
+} roam_server_stats;
+ROAM_EXTERN void roam_server_get_stats(const roam_server *srv, roam_server_stats *out);
 ROAM_EXTERN roam_loop *roam_server_loop(const roam_server *srv);
 
 /*

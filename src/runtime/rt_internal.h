@@ -175,6 +175,9 @@ typedef struct rt_link_owner {
   void (*on_close)(roam_link *link, int err, roam_bytes reason, void *ctx);
   /* The output fell to half the high-water mark (only when want_drain). */
   void (*on_drain)(roam_link *link, void *ctx);
+  /* A listener accepted fd (peer: its address text): return true when the
+   * owner took it (hand-off to another loop), false to serve it here. */
+  bool (*on_accept)(int fd, const char *peer, void *ctx);
 } rt_link_owner;
 
 typedef enum rt_link_state {
