@@ -71,6 +71,7 @@ typedef struct roam_server roam_server;
 typedef struct roam_client roam_client;
 typedef struct roam_pending roam_pending;
 typedef struct roam_chan roam_chan;
+typedef struct roam_job roam_job;
 
 /* ======================================================================== */
 /* Event loop                                                                */
@@ -306,6 +307,9 @@ typedef struct roam_server_options {
    * thread-safe, and so must the mem and log hooks. Register handlers
    * (roam_server_handle*) before the first listen. */
   uint32_t loops;
+  /* Worker threads for handlers registered with roam_server_handle_blocking
+   * (0 = 4), shared by all loops; started by the first such registration. */
+  uint32_t workers;
 } roam_server_options;
 
 ROAM_EXTERN void roam_server_options_init(roam_server_options *opts);
@@ -339,6 +343,9 @@ typedef struct roam_server_stats {
   size_t links;             /* links now */
   uint64_t links_accepted;  /* links served so far (accepted or adopted) */
   uint64_t requests;        /* requests given to registered handlers */
+  uint32_t workers;         /* worker threads (0 = no blocking handlers) */
+  size_t jobs_queued;       /* blocking requests waiting for a worker */
+  uint64_t jobs_run;        /* blocking requests a worker has started */
 } roam_server_stats;
 ROAM_EXTERN void roam_server_get_stats(const roam_server *srv, roam_server_stats *out);
 ROAM_EXTERN roam_loop *roam_server_loop(const roam_server *srv);
@@ -359,6 +366,69 @@ ROAM_EXTERN int roam_server_shutdown(roam_server *srv, uint64_t deadline_ms,
                                      void (*done)(roam_server *srv, void *ud), void *ud);
 /* Abort every link and free the server (not from its own hooks). */
 ROAM_EXTERN void roam_server_free(roam_server *srv);
+
+/* ======================================================================== */
+/* Handlers that may block: jobs and the worker pool                         */
+/* ======================================================================== */
+
+/*
+ * A job is a request that any thread may answer (the thread-safe respond
+ * path). roam_request_defer() turns a request of a runtime link into a job
+ * (inside its handler, on the loop thread); roam_server_handle_blocking()
+ * does it for every request of a method and runs the handler on one of the
+ * server's worker threads, so a handler that blocks (a database query, a
+ * file read, a sleep) never stalls a loop: the loop keeps serving the other
+ * calls of the same link and of all other links.
+ *
+ * Thread-safety: all roam_job_* functions may be called from any thread,
+ * by one thread at a time for a given job (the one that holds it). The
+ * answer is handed to the link's loop (roam_loop_post) and sent from there;
+ * answering on the loop thread itself sends at once. Exactly one respond
+ * call spends the job (then the pointer is invalid); a job must be answered
+ * even when cancelled (the answer is then only a release). If the link is
+ * gone, answering just frees the job. Jobs must be answered before their
+ * loop is freed (roam_server_free waits for its workers).
+ */
+
+/* Loop thread, inside the handler (the payload is copied from the request,
+ * which must not be used afterwards; its cancel callback and user data
+ * belong to the job). Only for requests of runtime links (roam_link,
+ * roam_server, roam_client). Returns 0, ROAM_ERR_NOMEM or
+ * ROAM_ERR_INVALID_ARG. */
+ROAM_EXTERN int roam_request_defer(roam_request *req, roam_job **out);
+
+ROAM_EXTERN roam_bytes roam_job_payload(const roam_job *job); /* valid until answered */
+ROAM_EXTERN uint64_t roam_job_method_id(const roam_job *job);
+/* The caller cancelled or the link closed: the answer will not be sent. */
+ROAM_EXTERN bool roam_job_is_cancelled(const roam_job *job);
+/* Answer (copies value). Values sent on the job's channels (roam_job_chan)
+ * leave before the answer: these wait until the channels' queued values
+ * are handed to the session. 0, or ROAM_ERR_NOMEM (the job is not spent). */
+ROAM_EXTERN int roam_job_respond_ok(roam_job *job, const void *value, size_t len);
+ROAM_EXTERN int roam_job_respond_user_error(roam_job *job, const void *err, size_t len);
+/* kind: ROAM_ERR_REMOTE_UNKNOWN_METHOD, _INVALID_PAYLOAD or _CANCELLED. */
+ROAM_EXTERN int roam_job_respond_error(roam_job *job, int kind);
+
+/* A channel of the job's request (index in roam_request_channel_id order)
+ * for a thread other than the loop thread: dir ROAM_CHAN_RECV for the
+ * caller's Tx<T>, ROAM_CHAN_SEND for its Rx<T>. The blocking channel API
+ * (roam_chan_send / _recv / _close / _buffered / _free) then works from
+ * that thread: send waits while 256 KiB are queued or there is no credit,
+ * recv waits for a value (credit is returned as values are taken), close
+ * waits until the values and the Close are handed to the session. Bind
+ * before answering; free the channel (any time, also after answering).
+ * Not on the loop thread (ROAM_ERR_STATE). */
+ROAM_EXTERN int roam_job_chan(roam_job *job, size_t index, roam_chan_dir dir, roam_chan **out);
+
+/* A handler run on a worker thread: it owns job and must answer it (there
+ * or later, from any thread). */
+typedef void (*roam_blocking_fn)(roam_job *job, void *ud);
+
+/* Run method_id's requests on the server's worker pool (options.workers
+ * threads). Register before the first listen when options.loops > 1. During
+ * a graceful shutdown the server waits for these answers like any other. */
+ROAM_EXTERN int roam_server_handle_blocking(roam_server *srv, uint64_t method_id,
+                                            roam_blocking_fn fn, void *ud);
 
 /* ======================================================================== */
 /* Client                                                                    */

@@ -719,6 +719,7 @@ static void link_destroy(roam_link *l) {
     while (*pp && *pp != l) pp = &(*pp)->dirty_next;
     if (*pp) *pp = l->dirty_next;
   }
+  rt_jobs_link_gone(l); /* their requests go with the session */
   roam_session_free(l->s);
   rt_io_release(&l->io);
   free_ai(l);

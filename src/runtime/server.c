@@ -10,6 +10,8 @@ typedef struct rt_handler {
   roam_server *srv; /* NULL once the server is freed */
   roam_handler_fn fn;
   void *ud;
+  roam_blocking_fn bfn; /* blocking handler: runs on pool's threads */
+  rt_pool *pool;
 } rt_handler;
 
 /* What outlives the server until the last of its sessions is freed. */
@@ -50,6 +52,7 @@ struct roam_server {
   uint32_t kids_busy;  /* children still shutting down */
   uint64_t next_loop;  /* round-robin hand-off */
   rt_srv_group *group;
+  rt_pool *pool; /* worker threads of blocking handlers (all loops) */
   bool shutting;
   uint64_t shutdown_deadline;
   roam_timer *shut_timer;
@@ -300,6 +303,10 @@ void roam_server_free(roam_server *srv) {
   if (!srv) return;
   roam_loop *loop = srv->loop;
   close_listeners(srv);
+  /* running blocking handlers finish (their answers are posted to loops
+   * still alive); queued ones are answered Err(Cancelled) */
+  rt_pool_free(srv->pool);
+  srv->pool = NULL;
   srv_free_kids(srv);
   roam_timer_free(srv->shut_timer);
   for (rt_handler *h = srv->sh->handlers; h; h = h->next) h->srv = NULL;
@@ -344,6 +351,9 @@ void roam_server_get_stats(const roam_server *srv, roam_server_stats *out) {
   out->links = srv_total_links(srv);
   out->links_accepted = atomic_load_explicit(&srv->accepted, memory_order_relaxed);
   out->requests = atomic_load_explicit(&srv->requests, memory_order_relaxed);
+  out->workers = rt_pool_threads(srv->pool);
+  out->jobs_queued = rt_pool_queued(srv->pool);
+  out->jobs_run = rt_pool_run(srv->pool);
   for (uint32_t i = 0; i < srv->nkids; i++) {
     const roam_server *k = srv->kids[i].srv;
     out->links_accepted += atomic_load_explicit(&k->accepted, memory_order_relaxed);
@@ -536,4 +546,59 @@ static void srv_free_kids(roam_server *srv) {
     group_unref(srv->group); /* tasks still queued on loop 0 hold references */
     srv->group = NULL;
   }
+}
+
+/* ------------------------------------------------------------------------ */
+/* blocking handlers                                                         */
+/* ------------------------------------------------------------------------ */
+
+static void blocking_tramp(roam_session *s, roam_request *req, void *ud) {
+  (void)s;
+  rt_handler *h = ud;
+  if (!h->srv || h->srv->shutting) {
+    roam_request_respond_error(req, ROAM_ERR_REMOTE_CANCELLED);
+    return;
+  }
+  h->srv->requests++;
+  roam_job *job;
+  int r = roam_request_defer(req, &job);
+  if (r != 0) {
+    roam_request_respond_error(req, ROAM_ERR_REMOTE_CANCELLED);
+    return;
+  }
+  job->bfn = h->bfn;
+  job->bud = h->ud;
+  if (rt_pool_push(h->pool, job) != 0) roam_job_respond_error(job, ROAM_ERR_REMOTE_CANCELLED);
+}
+
+static int srv_add_blocking(roam_server *srv, uint64_t method_id, roam_blocking_fn fn, void *ud,
+                            rt_pool *pool) {
+  rt_handler *h = roam__calloc(&srv->loop->mem, sizeof *h);
+  if (!h) return ROAM_ERR_NOMEM;
+  h->srv = srv;
+  h->bfn = fn;
+  h->ud = ud;
+  h->pool = pool;
+  int r = roam_dispatcher_add(srv->sh->disp, method_id, blocking_tramp, h);
+  if (r != 0) {
+    roam__free(&srv->loop->mem, h);
+    return r;
+  }
+  h->next = srv->sh->handlers;
+  srv->sh->handlers = h;
+  return 0;
+}
+
+int roam_server_handle_blocking(roam_server *srv, uint64_t method_id, roam_blocking_fn fn,
+                                void *ud) {
+  if (!srv || !fn || srv->parent) return ROAM_ERR_INVALID_ARG;
+  if (srv->kids_started) return ROAM_ERR_STATE; /* other threads read the tables */
+  if (!srv->pool) {
+    int r = rt_pool_new(&srv->loop->mem, srv->opts.workers, &srv->pool);
+    if (r != 0) return r;
+  }
+  int r = srv_add_blocking(srv, method_id, fn, ud, srv->pool);
+  for (uint32_t i = 0; r == 0 && i < srv->nkids; i++)
+    r = srv_add_blocking(srv->kids[i].srv, method_id, fn, ud, srv->pool);
+  return r;
 }

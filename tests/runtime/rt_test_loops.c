@@ -1,9 +1,15 @@
 /*
- * A server on several loops (roam_server_options.loops), in-process, its
- * loop 0 run by a thread of its own: many links from client threads spread
- * over the loops, each with pipelined calls, a channel stream, a cancelled
- * call and a call that times out; then graceful shutdown with calls still
- * in flight. Also built with -fsanitize=thread (scripts/test).
+ * A server on several loops (roam_server_options.loops) with a worker pool
+ * for blocking handlers, in-process, its loop 0 run by a thread of its own:
+ *   - many links from client threads spread over the loops, each with
+ *     pipelined calls, a channel stream, a cancelled call, a call that
+ *     times out, blocking calls with channels (worker side: the blocking
+ *     channel API) and deferred answers from other threads;
+ *   - a blocking handler (sleeps 200 ms) does not delay other calls on the
+ *     same link: their answers arrive while it sleeps;
+ *   - graceful shutdown with calls in flight (a blocking one is waited
+ *     for; a hanging one is cut at the deadline).
+ * Also built with -fsanitize=thread (scripts/test).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,6 +25,11 @@
 #define CLIENTS_PER_THREAD 8
 #define PIPELINE 32
 #define STREAM_VALUES 40
+
+#define T_SLEEP 0x5001ull  /* blocking: sleeps 200 ms, answers () */
+#define T_BSUM 0x5002ull   /* blocking: (Tx<bytes>) -> (u64 count, u64 bytes) */
+#define T_BGEN 0x5003ull   /* blocking: (u32 n, Rx<bytes>) -> () */
+#define T_DEFER 0x5004ull  /* answered by another thread: echo */
 
 /* ---- server side ------------------------------------------------------------ */
 
@@ -79,6 +90,90 @@ static void h_stream_in(roam_session *s, roam_request *req, void *ud) {
     free(c);
     roam_request_respond_error(req, ROAM_ERR_REMOTE_INVALID_PAYLOAD);
   }
+}
+
+/* ---- blocking handlers (worker threads) ------------------------------------ */
+
+static void sleep_ms(unsigned ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static void b_sleep(roam_job *job, void *ud) {
+  (void)ud;
+  sleep_ms(200);
+  CHECK_EQ(roam_job_respond_ok(job, NULL, 0), 0);
+}
+
+static void b_sum(roam_job *job, void *ud) {
+  (void)ud;
+  roam_chan *ch;
+  int r = roam_job_chan(job, 0, ROAM_CHAN_RECV, &ch);
+  CHECK_EQ(r, 0);
+  if (r != 0) {
+    roam_job_respond_error(job, ROAM_ERR_REMOTE_INVALID_PAYLOAD);
+    return;
+  }
+  uint64_t count = 0, bytes = 0;
+  roam_bytes v;
+  while ((r = roam_chan_recv(ch, &v, 10000)) == 1) {
+    count++;
+    bytes += v.len;
+  }
+  CHECK_EQ(r, 0); /* the caller closed it */
+  roam_chan_free(ch);
+  uint8_t buf[24];
+  roam_enc e;
+  roam_enc_init(&e, buf, sizeof buf);
+  roam_enc_u64(&e, count);
+  roam_enc_u64(&e, bytes);
+  CHECK_EQ(roam_job_respond_ok(job, buf, roam_enc_size(&e)), 0);
+}
+
+static void b_gen(roam_job *job, void *ud) {
+  (void)ud;
+  roam_bytes p = roam_job_payload(job);
+  roam_dec d;
+  roam_dec_init(&d, p.ptr, p.len);
+  uint32_t n = 0;
+  roam_dec_u32(&d, &n);
+  roam_chan *ch;
+  int r = roam_job_chan(job, 0, ROAM_CHAN_SEND, &ch);
+  CHECK_EQ(r, 0);
+  if (r != 0) {
+    roam_job_respond_error(job, ROAM_ERR_REMOTE_INVALID_PAYLOAD);
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t val[64];
+    val[0] = 40; /* postcard bytes: length 40 */
+    memset(val + 1, (int)i, 40);
+    CHECK_EQ(roam_chan_send(ch, val, 41, 10000), 0);
+  }
+  CHECK_EQ(roam_chan_close(ch), 0);
+  roam_chan_free(ch);
+  CHECK_EQ(roam_job_respond_ok(job, NULL, 0), 0);
+}
+
+/* T_DEFER: the loop handler defers, a thread of its own answers */
+static void *answer_thread(void *arg) {
+  roam_job *job = arg;
+  sleep_ms(5);
+  roam_bytes p = roam_job_payload(job);
+  CHECK_EQ(roam_job_respond_ok(job, p.ptr, p.len), 0);
+  return NULL;
+}
+
+static void h_defer(roam_session *s, roam_request *req, void *ud) {
+  (void)s, (void)ud;
+  roam_job *job;
+  CHECK_EQ(roam_request_defer(req, &job), 0);
+  pthread_t t;
+  pthread_attr_t a;
+  pthread_attr_init(&a);
+  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  CHECK_EQ(pthread_create(&t, &a, answer_thread, job), 0);
+  pthread_attr_destroy(&a);
 }
 
 static void on_open(roam_server *srv, roam_link *link, void *ud) {
@@ -175,6 +270,53 @@ static void client_work(roam_client *c) {
   co.timeout_ms = 20;
   CHECK_EQ(roam_client_call(c, T_HANG, NULL, 0, &co, &rep), ROAM_ERR_TIMEOUT);
   roam_reply_free(&rep);
+  /* blocking calls with channels: the worker receives, then sends */
+  CHECK_EQ(roam_chan_open(roam_client_link(c), 0, ROAM_CHAN_SEND, &ch), 0);
+  id = roam_chan_id(ch);
+  roam_enc_init(&e, arg, sizeof arg);
+  roam_enc_u64(&e, id);
+  memset(&co, 0, sizeof co);
+  co.channels = &id;
+  co.channel_count = 1;
+  CHECK_EQ(roam_client_call_start(c, T_BSUM, arg, roam_enc_size(&e), &co, &p), 0);
+  for (int i = 0; i < STREAM_VALUES; i++) CHECK_EQ(roam_chan_send(ch, "\x03" "xyz", 4, 10000), 0);
+  CHECK_EQ(roam_chan_close(ch), 0);
+  CHECK_EQ(roam_pending_wait(p, 10000, &rep), 0);
+  roam_dec_init(&d, rep.value, rep.value_len);
+  count = bytes = 0;
+  roam_dec_u64(&d, &count);
+  roam_dec_u64(&d, &bytes);
+  CHECK_EQ(count, STREAM_VALUES);
+  CHECK_EQ(bytes, STREAM_VALUES * 4);
+  roam_reply_free(&rep);
+  roam_pending_free(p);
+  roam_chan_free(ch);
+
+  CHECK_EQ(roam_chan_open(roam_client_link(c), 0, ROAM_CHAN_RECV, &ch), 0);
+  id = roam_chan_id(ch);
+  roam_enc_init(&e, arg, sizeof arg);
+  roam_enc_u32(&e, STREAM_VALUES);
+  roam_enc_u64(&e, id);
+  CHECK_EQ(roam_client_call_start(c, T_BGEN, arg, roam_enc_size(&e), &co, &p), 0);
+  int got = 0, r;
+  roam_bytes v;
+  while ((r = roam_chan_recv(ch, &v, 10000)) == 1) {
+    CHECK_EQ(v.len, 41);
+    if (v.len == 41) CHECK_EQ(v.ptr[1], got & 0xff);
+    got++;
+  }
+  CHECK_EQ(r, 0);
+  CHECK_EQ(got, STREAM_VALUES);
+  CHECK_EQ(roam_pending_wait(p, 10000, &rep), 0);
+  roam_reply_free(&rep);
+  roam_pending_free(p);
+  roam_chan_free(ch);
+
+  /* answered from another thread */
+  CHECK_EQ(roam_client_call(c, T_DEFER, "\x05hello", 6, NULL, &rep), 0);
+  CHECK(rep.value_len == 6 && memcmp(rep.value, "\x05hello", 6) == 0);
+  roam_reply_free(&rep);
+
   /* a call cancelled by freeing its pending handle */
   CHECK_EQ(roam_client_call_start(c, T_HANG, NULL, 0, NULL, &p), 0);
   roam_pending_free(p);
@@ -202,12 +344,17 @@ int main(void) {
   roam_server_options so;
   roam_server_options_init(&so);
   so.loops = LOOPS;
+  so.workers = 4;
   so.on_link_open = on_open;
   so.on_link_close = on_close;
   CHECK_EQ(roam_server_new(g_loop0, &so, &g_srv), 0);
   CHECK_EQ(roam_server_handle(g_srv, T_ECHO, h_echo, NULL), 0);
   CHECK_EQ(roam_server_handle(g_srv, T_HANG, h_hang, NULL), 0);
   CHECK_EQ(roam_server_handle(g_srv, T_STREAM_IN, h_stream_in, NULL), 0);
+  CHECK_EQ(roam_server_handle(g_srv, T_DEFER, h_defer, NULL), 0);
+  CHECK_EQ(roam_server_handle_blocking(g_srv, T_SLEEP, b_sleep, NULL), 0);
+  CHECK_EQ(roam_server_handle_blocking(g_srv, T_BSUM, b_sum, NULL), 0);
+  CHECK_EQ(roam_server_handle_blocking(g_srv, T_BGEN, b_gen, NULL), 0);
   roam_listener *ls;
   CHECK_EQ(roam_server_listen(g_srv, "tcp://127.0.0.1:0", &ls), 0);
   snprintf(g_addr, sizeof g_addr, "%s", roam_listener_address(ls));
@@ -229,6 +376,30 @@ int main(void) {
   pthread_mutex_lock(&g_mu);
   CHECK_EQ(g_nseen, LOOPS); /* every loop served links */
   pthread_mutex_unlock(&g_mu);
+  CHECK_EQ(ss.workers, 4);
+  CHECK_EQ(ss.jobs_run, THREADS * CLIENTS_PER_THREAD * 2);
+
+  /* a blocking call does not delay the other calls of its link: a burst of
+   * echo calls made after it is answered while it sleeps */
+  {
+    roam_client *c;
+    CHECK_EQ(roam_client_connect(&c, g_addr, NULL, 10000), 0);
+    roam_pending *slow;
+    CHECK_EQ(roam_client_call_start(c, T_SLEEP, NULL, 0, NULL, &slow), 0);
+    uint64_t t0 = t_now_ms();
+    for (int i = 0; i < 20; i++) {
+      roam_reply rep;
+      CHECK_EQ(roam_client_call(c, T_ECHO, "\x05hello", 6, NULL, &rep), 0);
+      roam_reply_free(&rep);
+    }
+    CHECK(!roam_pending_done(slow)); /* still sleeping */
+    roam_reply rep;
+    CHECK_EQ(roam_pending_wait(slow, 10000, &rep), 0);
+    CHECK(t_now_ms() - t0 >= 190);
+    roam_reply_free(&rep);
+    roam_pending_free(slow);
+    roam_client_free(c);
+  }
 
   /* graceful shutdown: idle links close at once, links with a call in
    * flight at the deadline; every loop is covered */
@@ -239,14 +410,29 @@ int main(void) {
     CHECK_EQ(roam_client_call_start(cs[i], i % 2 ? T_HANG : T_ECHO, "\x05hello", 6, NULL, &ps[i]),
              0);
   }
-  for (int i = 0; i < 6; i += 2) {
+  /* a blocking call in flight: shutdown waits for its answer */
+  roam_client *bc;
+  roam_pending *bp;
+  CHECK_EQ(roam_client_connect(&bc, g_addr, NULL, 10000), 0);
+  CHECK_EQ(roam_client_call_start(bc, T_SLEEP, NULL, 0, NULL, &bp), 0);
+  roam_reply rep0;
+  CHECK_EQ(roam_pending_wait(bp, 20, &rep0), ROAM_ERR_TIMEOUT); /* the Request leaves */
+  for (int i = 0; i < 6; i++) {
     roam_reply rep;
-    CHECK_EQ(roam_pending_wait(ps[i], 10000, &rep), 0);
+    CHECK_EQ(roam_pending_wait(ps[i], i % 2 ? 20 : 10000, &rep), i % 2 ? ROAM_ERR_TIMEOUT : 0);
     roam_reply_free(&rep);
   }
   uint64_t t0 = t_now_ms();
-  while (roam_server_link_count(g_srv) < 6 && t_now_ms() - t0 < 5000) usleep(1000);
-  CHECK_EQ(roam_server_link_count(g_srv), 6);
+  while (roam_server_link_count(g_srv) < 7 && t_now_ms() - t0 < 5000) usleep(1000);
+  CHECK_EQ(roam_server_link_count(g_srv), 7);
+  {
+    roam_server_stats st2;
+    uint64_t t1 = t_now_ms();
+    do {
+      roam_server_get_stats(g_srv, &st2);
+    } while (st2.jobs_run < THREADS * CLIENTS_PER_THREAD * 2 + 2 && t_now_ms() - t1 < 5000 &&
+             usleep(1000) == 0);
+  }
   CHECK_EQ(roam_loop_post(g_loop0, start_shutdown, NULL), 0);
   for (int i = 1; i < 6; i += 2) {
     roam_reply rep;
@@ -254,11 +440,18 @@ int main(void) {
     CHECK(r == ROAM_ERR_CLOSED || r == ROAM_ERR_REMOTE_CANCELLED);
     roam_reply_free(&rep);
   }
+  {
+    roam_reply rep;
+    CHECK_EQ(roam_pending_wait(bp, 10000, &rep), 0); /* answered before the close */
+    roam_reply_free(&rep);
+    roam_pending_free(bp);
+    roam_client_free(bc);
+  }
   pthread_join(st, NULL);
   CHECK(atomic_load(&g_shutdown_done));
   CHECK_EQ(roam_server_link_count(g_srv), 0);
   CHECK_EQ(atomic_load(&g_open_hooks), atomic_load(&g_close_hooks));
-  CHECK_EQ(atomic_load(&g_open_hooks), THREADS * CLIENTS_PER_THREAD + 6);
+  CHECK_EQ(atomic_load(&g_open_hooks), THREADS * CLIENTS_PER_THREAD + 8);
   for (int i = 0; i < 6; i++) {
     roam_pending_free(ps[i]);
     roam_client_free(cs[i]);
