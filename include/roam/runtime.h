@@ -33,9 +33,18 @@
  * listeners, servers, clients, channels, timers, watchers) belong to the one
  * thread that runs the loop. The only functions callable from any thread
  * are those marked "thread-safe": roam_loop_stop() (also async-signal-safe),
- * roam_loop_post(), roam_client_submit() and roam_client_submit_wait().
+ * roam_loop_post(), roam_client_submit(), roam_client_submit_wait(),
+ * roam_server_link_count(), roam_server_get_stats(), the roam_job_*
+ * functions and the roam_chan_* functions on channels from roam_job_chan().
  * To serve other threads, run the loop in a thread of its own with
- * roam_loop_run() and have the other threads use those functions.
+ * roam_loop_run() and have the other threads use those functions. A server
+ * with options.loops > 1 runs its other loops in threads of its own
+ * (handlers then run concurrently); roam_server_handle_blocking() runs
+ * handlers on a worker pool. docs/runtime.md has a table by function.
+ *
+ * Another event loop (libuv, libevent, ...) can drive a roam_loop instead
+ * of its built-in epoll/poll backend: roam/loop.h, roam/libuv.h,
+ * roam/libevent.h.
  *
  * Blocking functions (roam_loop_run_until, roam_client_call, roam_chan_send,
  * ...) pump the loop themselves on the calling thread. They must not be
