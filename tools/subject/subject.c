@@ -3,8 +3,9 @@
  *
  * Connects to PEER_ADDR as the link initiator and serves Testbed; in client
  * mode it also runs one scenario against the peer's Testbed. It drives the
- * sans-I/O session with a small poll(2) loop of its own, so it depends on
- * nothing but the session layer.
+ * sans-I/O session with a small poll(2) loop of its own, so that path
+ * depends on nothing but the session layer; ROAM_SUBJECT_LOOP puts the
+ * link on the runtime instead, driven by a loop adapter.
  *
  * Environment:
  *   PEER_ADDR=host:port      where the harness listens (required)
@@ -682,6 +683,16 @@ out:
   return status;
 }
 
+static bool loop_kind_known(const char *kind) {
+#ifdef ROAM_SUBJECT_LIBUV
+  if (strcmp(kind, "libuv") == 0) return true;
+#endif
+#ifdef ROAM_SUBJECT_LIBEVENT
+  if (strcmp(kind, "libevent") == 0) return true;
+#endif
+  return strcmp(kind, "roam") == 0;
+}
+
 int main(void) {
   wire_spy = env_flag("ROAM_WIRE_SPY");
   debug_log = getenv("ROAM_DEBUG") != NULL;
@@ -690,6 +701,11 @@ int main(void) {
   const char *scen = getenv("CLIENT_SCENARIO");
   const char *loop_kind = getenv("ROAM_SUBJECT_LOOP");
   if (loop_kind && !*loop_kind) loop_kind = NULL;
+  if (loop_kind && !loop_kind_known(loop_kind)) {
+    say("ROAM_SUBJECT_LOOP=%s: not a loop of this build (libuv and libevent are built in when "
+        "their -dev packages are installed; roam)", loop_kind);
+    return EXIT_USAGE;
+  }
   if (!addr || !*addr) {
     say("PEER_ADDR is not set (host:port of the peer to connect to)");
     return EXIT_USAGE;
