@@ -34,6 +34,7 @@ PEER_PKG = {"nng": "libnng-dev", "nghttp2": "libnghttp2-dev"}
 OTHER_QUICK_ARGS = {
     "bench_runtime": ["--quick"],
     "bench_method_id": ["--runs", "3", "--mib", "32"],
+    "bench_embed": ["--quick"],
 }
 
 

@@ -33,9 +33,18 @@
  * listeners, servers, clients, channels, timers, watchers) belong to the one
  * thread that runs the loop. The only functions callable from any thread
  * are those marked "thread-safe": roam_loop_stop() (also async-signal-safe),
- * roam_loop_post(), roam_client_submit() and roam_client_submit_wait().
+ * roam_loop_post(), roam_client_submit(), roam_client_submit_wait(),
+ * roam_server_link_count(), roam_server_get_stats(), the roam_job_*
+ * functions and the roam_chan_* functions on channels from roam_job_chan().
  * To serve other threads, run the loop in a thread of its own with
- * roam_loop_run() and have the other threads use those functions.
+ * roam_loop_run() and have the other threads use those functions. A server
+ * with options.loops > 1 runs its other loops in threads of its own
+ * (handlers then run concurrently); roam_server_handle_blocking() runs
+ * handlers on a worker pool. docs/runtime.md has a table by function.
+ *
+ * Another event loop (libuv, libevent, ...) can drive a roam_loop instead
+ * of its built-in epoll/poll backend: roam/loop.h, roam/libuv.h,
+ * roam/libevent.h.
  *
  * Blocking functions (roam_loop_run_until, roam_client_call, roam_chan_send,
  * ...) pump the loop themselves on the calling thread. They must not be
@@ -71,6 +80,7 @@ typedef struct roam_server roam_server;
 typedef struct roam_client roam_client;
 typedef struct roam_pending roam_pending;
 typedef struct roam_chan roam_chan;
+typedef struct roam_job roam_job;
 
 /* ======================================================================== */
 /* Event loop                                                                */
@@ -81,7 +91,8 @@ typedef enum roam_loop_backend {
                                     environment variable ROAM_LOOP_BACKEND=poll
                                     or =epoll overrides it */
   ROAM_LOOP_BACKEND_EPOLL = 1,   /* ROAM_ERR_INVALID_ARG where unavailable */
-  ROAM_LOOP_BACKEND_POLL = 2
+  ROAM_LOOP_BACKEND_POLL = 2,
+  ROAM_LOOP_BACKEND_DRIVER = 3   /* another event loop (roam/loop.h) */
 } roam_loop_backend;
 
 typedef struct roam_loop_options {
@@ -296,6 +307,18 @@ typedef struct roam_server_options {
   void *user_data;
   uint32_t max_links; /* 0 = unlimited; beyond it new sockets are closed */
   int backlog;        /* 0 = SOMAXCONN */
+  /* Loop threads (0 or 1 = the server's loop only). With loops = N > 1 the
+   * server makes N-1 more roam_loops, each run by a thread of its own from
+   * the first roam_server_listen / adopt on; its listeners stay on the
+   * server's loop, which hands accepted sockets round-robin to the N loops
+   * (docs/runtime.md "Several loops"). A link lives on one loop; its
+   * handlers and hooks run on that loop's thread, so they must be
+   * thread-safe, and so must the mem and log hooks. Register handlers
+   * (roam_server_handle*) before the first listen. */
+  uint32_t loops;
+  /* Worker threads for handlers registered with roam_server_handle_blocking
+   * (0 = 4), shared by all loops; started by the first such registration. */
+  uint32_t workers;
 } roam_server_options;
 
 ROAM_EXTERN void roam_server_options_init(roam_server_options *opts);
@@ -319,7 +342,21 @@ ROAM_EXTERN roam_dispatcher *roam_server_dispatcher(roam_server *srv);
 ROAM_EXTERN int roam_server_listen(roam_server *srv, const char *addr, roam_listener **out);
 /* Serve an already connected fd as acceptor. */
 ROAM_EXTERN int roam_server_adopt_fd(roam_server *srv, int fd, roam_link **out);
+/* Links of the server on all its loops (any thread: an atomic snapshot). */
 ROAM_EXTERN size_t roam_server_link_count(const roam_server *srv);
+
+/* The server's figures over all its loops (any thread; each counter is read
+ * atomically, the set is not one snapshot). */
+typedef struct roam_server_stats {
+  uint32_t loops;           /* loops serving links (options.loops) */
+  size_t links;             /* links now */
+  uint64_t links_accepted;  /* links served so far (accepted or adopted) */
+  uint64_t requests;        /* requests given to registered handlers */
+  uint32_t workers;         /* worker threads (0 = no blocking handlers) */
+  size_t jobs_queued;       /* blocking requests waiting for a worker */
+  uint64_t jobs_run;        /* blocking requests a worker has started */
+} roam_server_stats;
+ROAM_EXTERN void roam_server_get_stats(const roam_server *srv, roam_server_stats *out);
 ROAM_EXTERN roam_loop *roam_server_loop(const roam_server *srv);
 
 /*
@@ -338,6 +375,69 @@ ROAM_EXTERN int roam_server_shutdown(roam_server *srv, uint64_t deadline_ms,
                                      void (*done)(roam_server *srv, void *ud), void *ud);
 /* Abort every link and free the server (not from its own hooks). */
 ROAM_EXTERN void roam_server_free(roam_server *srv);
+
+/* ======================================================================== */
+/* Handlers that may block: jobs and the worker pool                         */
+/* ======================================================================== */
+
+/*
+ * A job is a request that any thread may answer (the thread-safe respond
+ * path). roam_request_defer() turns a request of a runtime link into a job
+ * (inside its handler, on the loop thread); roam_server_handle_blocking()
+ * does it for every request of a method and runs the handler on one of the
+ * server's worker threads, so a handler that blocks (a database query, a
+ * file read, a sleep) never stalls a loop: the loop keeps serving the other
+ * calls of the same link and of all other links.
+ *
+ * Thread-safety: all roam_job_* functions may be called from any thread,
+ * by one thread at a time for a given job (the one that holds it). The
+ * answer is handed to the link's loop (roam_loop_post) and sent from there;
+ * answering on the loop thread itself sends at once. Exactly one respond
+ * call spends the job (then the pointer is invalid); a job must be answered
+ * even when cancelled (the answer is then only a release). If the link is
+ * gone, answering just frees the job. Jobs must be answered before their
+ * loop is freed (roam_server_free waits for its workers).
+ */
+
+/* Loop thread, inside the handler (the payload is copied from the request,
+ * which must not be used afterwards; its cancel callback and user data
+ * belong to the job). Only for requests of runtime links (roam_link,
+ * roam_server, roam_client). Returns 0, ROAM_ERR_NOMEM or
+ * ROAM_ERR_INVALID_ARG. */
+ROAM_EXTERN int roam_request_defer(roam_request *req, roam_job **out);
+
+ROAM_EXTERN roam_bytes roam_job_payload(const roam_job *job); /* valid until answered */
+ROAM_EXTERN uint64_t roam_job_method_id(const roam_job *job);
+/* The caller cancelled or the link closed: the answer will not be sent. */
+ROAM_EXTERN bool roam_job_is_cancelled(const roam_job *job);
+/* Answer (copies value). Values sent on the job's channels (roam_job_chan)
+ * leave before the answer: these wait until the channels' queued values
+ * are handed to the session. 0, or ROAM_ERR_NOMEM (the job is not spent). */
+ROAM_EXTERN int roam_job_respond_ok(roam_job *job, const void *value, size_t len);
+ROAM_EXTERN int roam_job_respond_user_error(roam_job *job, const void *err, size_t len);
+/* kind: ROAM_ERR_REMOTE_UNKNOWN_METHOD, _INVALID_PAYLOAD or _CANCELLED. */
+ROAM_EXTERN int roam_job_respond_error(roam_job *job, int kind);
+
+/* A channel of the job's request (index in roam_request_channel_id order)
+ * for a thread other than the loop thread: dir ROAM_CHAN_RECV for the
+ * caller's Tx<T>, ROAM_CHAN_SEND for its Rx<T>. The blocking channel API
+ * (roam_chan_send / _recv / _close / _buffered / _free) then works from
+ * that thread: send waits while 256 KiB are queued or there is no credit,
+ * recv waits for a value (credit is returned as values are taken), close
+ * waits until the values and the Close are handed to the session. Bind
+ * before answering; free the channel (any time, also after answering).
+ * Not on the loop thread (ROAM_ERR_STATE). */
+ROAM_EXTERN int roam_job_chan(roam_job *job, size_t index, roam_chan_dir dir, roam_chan **out);
+
+/* A handler run on a worker thread: it owns job and must answer it (there
+ * or later, from any thread). */
+typedef void (*roam_blocking_fn)(roam_job *job, void *ud);
+
+/* Run method_id's requests on the server's worker pool (options.workers
+ * threads). Register before the first listen when options.loops > 1. During
+ * a graceful shutdown the server waits for these answers like any other. */
+ROAM_EXTERN int roam_server_handle_blocking(roam_server *srv, uint64_t method_id,
+                                            roam_blocking_fn fn, void *ud);
 
 /* ======================================================================== */
 /* Client                                                                    */

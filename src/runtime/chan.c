@@ -28,7 +28,19 @@ struct roam_chan {
   rt_val *head, *tail;
   size_t count;
   rt_val *handed;
+  rt_xchan *x; /* a job's channel for another thread (job_chan.c) */
+  const roam_mem *mem; /* x's */
 };
+
+roam_chan *rt_chan_wrap(const roam_mem *mem, rt_xchan *x, uint64_t id, int dir) {
+  roam_chan *ch = roam__calloc(mem, sizeof *ch);
+  if (!ch) return NULL;
+  ch->x = x;
+  ch->mem = mem;
+  ch->id = id;
+  ch->dir = dir;
+  return ch;
+}
 
 static int ch_data(roam_session *s, uint64_t conn, uint64_t id, roam_bytes v, void *ud) {
   (void)s;
@@ -96,7 +108,10 @@ int roam_chan_open(roam_link *link, uint64_t conn_id, roam_chan_dir dir, roam_ch
 }
 
 uint64_t roam_chan_id(const roam_chan *ch) { return ch ? ch->id : 0; }
-size_t roam_chan_buffered(const roam_chan *ch) { return ch ? ch->count : 0; }
+size_t roam_chan_buffered(const roam_chan *ch) {
+  if (ch && ch->x) return rt_xchan_buffered(ch->x);
+  return ch ? ch->count : 0;
+}
 
 /* How much of the link's output a blocking send lets wait in memory: the
  * low-water mark, but at most RT_CHAN_QUEUE_BYTES, so that a fast sender
@@ -119,6 +134,7 @@ static bool send_cond(void *ud) {
 
 int roam_chan_send(roam_chan *ch, const void *value, size_t len, uint64_t timeout_ms) {
   if (!ch || ch->dir != ROAM_CHAN_SEND || (len && !value)) return ROAM_ERR_INVALID_ARG;
+  if (ch->x) return rt_xchan_send(ch->x, value, len, timeout_ms);
   uint64_t start = roam_now_ms();
   /* Backpressure: while the link's output is above the queue limit, pump
    * the loop before adding more. */
@@ -155,6 +171,7 @@ int roam_chan_send(roam_chan *ch, const void *value, size_t len, uint64_t timeou
 
 int roam_chan_close(roam_chan *ch) {
   if (!ch || ch->dir != ROAM_CHAN_SEND) return ROAM_ERR_INVALID_ARG;
+  if (ch->x) return rt_xchan_close(ch->x);
   if (ch->ended) return ROAM_ERR_CLOSED;
   int r = roam_channel_close(ch->s, ch->conn, ch->id);
   ch->ended = true; /* no on_end follows an end we caused */
@@ -170,6 +187,7 @@ static bool recv_cond(void *ud) {
 
 int roam_chan_recv(roam_chan *ch, roam_bytes *value, uint64_t timeout_ms) {
   if (!ch || !value || ch->dir != ROAM_CHAN_RECV) return ROAM_ERR_INVALID_ARG;
+  if (ch->x) return rt_xchan_recv(ch->x, value, timeout_ms);
   roam__free(&ch->loop->mem, ch->handed);
   ch->handed = NULL;
   value->ptr = NULL;
@@ -195,6 +213,11 @@ int roam_chan_recv(roam_chan *ch, roam_bytes *value, uint64_t timeout_ms) {
 
 void roam_chan_free(roam_chan *ch) {
   if (!ch) return;
+  if (ch->x) {
+    rt_xchan_release(ch->x);
+    roam__free(ch->mem, ch);
+    return;
+  }
   if (!ch->ended && ch->s) roam_channel_reset(ch->s, ch->conn, ch->id);
   roam__free(&ch->loop->mem, ch->handed);
   while (ch->head) {

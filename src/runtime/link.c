@@ -102,6 +102,7 @@ static void mark_dirty(roam_link *l) {
   l->in_dirty = true;
   l->dirty_next = l->loop->dirty;
   l->loop->dirty = l;
+  rt_loop_touch(l->loop);
 }
 
 static void schedule_reap(roam_link *l) {
@@ -109,6 +110,7 @@ static void schedule_reap(roam_link *l) {
   l->in_reap = true;
   l->reap_next = l->loop->reap;
   l->loop->reap = l;
+  rt_loop_touch(l->loop);
 }
 
 static void close_fd(roam_link *l) {
@@ -404,6 +406,7 @@ int rt_link_connect(roam_loop *loop, const char *addr, rt_link_conf *conf,
   uint64_t cto = conf->opts.connect_timeout_ms ? conf->opts.connect_timeout_ms : 10000;
   l->conn_deadline = loop->now + cto;
   loop->has_deadlines = true;
+  rt_loop_touch(loop);
   if (out) *out = l;
   link_opened(l);
   if (l->state == RT_LINK_CONNECTING && !l->abort_req) conn_next(l);
@@ -722,6 +725,7 @@ static void link_destroy(roam_link *l) {
     while (*pp && *pp != l) pp = &(*pp)->dirty_next;
     if (*pp) *pp = l->dirty_next;
   }
+  rt_jobs_link_gone(l); /* their requests go with the session */
   roam_session_free(l->s);
   rt_io_release(&l->io);
   free_ai(l);

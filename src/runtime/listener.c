@@ -40,6 +40,10 @@ static void on_accept(roam_io *w, int fd, unsigned events, void *ud) {
     else
       rt_sockaddr_text((struct sockaddr *)&ss, len, peer, sizeof peer);
     if (ss.ss_family != AF_UNIX) rt_tcp_nodelay(c);
+    if (ls->owner && ls->owner->on_accept && ls->owner->on_accept(c, peer, ls->owner_ctx)) {
+      if (w->dead) return;
+      continue; /* handed to another loop */
+    }
     int r = rt_link_create(loop, c, ROAM_ROLE_ACCEPTOR, ls->conf, ls->owner, ls->owner_ctx, peer,
                            false, NULL);
     if (r != 0) {

@@ -63,6 +63,7 @@ bool roam_loop_is_running(const roam_loop *loop) {
 
 bool rt_loop_on_thread(const roam_loop *loop) {
   roam_loop *l = (roam_loop *)loop;
+  if (l->driven) return pthread_equal(l->thread, pthread_self());
   return atomic_load(&l->running) && pthread_equal(l->thread, pthread_self());
 }
 
@@ -78,6 +79,11 @@ void roam_loop_options_init(roam_loop_options *opts) {
 
 static void wake(roam_loop *loop) {
   int saved = errno;
+  if (loop->drv.wake) {
+    loop->drv.wake(loop->drv.ctx);
+    errno = saved;
+    return;
+  }
 #if RT_HAVE_EPOLL
   uint64_t one = 1;
   ssize_t r = write(loop->wake_wfd, &one, sizeof one);
@@ -138,6 +144,13 @@ int rt_io_start(roam_io *io, unsigned events) {
   if (io->events == events && (loop->backend != ROAM_LOOP_BACKEND_EPOLL || io->reg == events))
     return 0;
   io->events = events;
+  if (loop->driven) {
+    if (events == io->reg) return 0;
+    if (events && io->fd < 0) return ROAM_ERR_STATE;
+    int r = loop->drv.watch(loop->drv.ctx, io, io->fd, events);
+    io->reg = r == 0 ? events : 0;
+    return r == 0 ? 0 : ROAM_ERR_IO;
+  }
 #if RT_HAVE_EPOLL
   if (loop->backend == ROAM_LOOP_BACKEND_EPOLL) {
     struct epoll_event ev;
@@ -172,6 +185,7 @@ void rt_io_release(roam_io *io) {
   if (io->dead) return;
   roam_loop *loop = io->loop;
   rt_io_start(io, 0);
+  if (loop->driven) loop->drv.unwatch(loop->drv.ctx, io);
   io->dead = true;
   if (io->prev)
     io->prev->next = io->next;
@@ -302,6 +316,7 @@ int roam_timer_start(roam_timer *t, uint64_t delay_ms, uint64_t repeat_ms) {
   t->due = delay_ms > UINT64_MAX - loop->now ? UINT64_MAX : loop->now + delay_ms;
   t->repeat = repeat_ms;
   t->gen = loop->iter;
+  rt_loop_touch(loop);
   return heap_insert(loop, t);
 }
 
@@ -446,7 +461,8 @@ static void run_signals(roam_loop *loop) {
 /* lifecycle                                                                 */
 /* ------------------------------------------------------------------------ */
 
-int roam_loop_new(roam_loop **out, const roam_loop_options *opts) {
+static int loop_create(roam_loop **out, const roam_loop_options *opts,
+                       const roam_loop_driver *drv) {
   if (!out) return ROAM_ERR_INVALID_ARG;
   roam_loop_options def;
   if (!opts) {
@@ -468,8 +484,15 @@ int roam_loop_new(roam_loop **out, const roam_loop_options *opts) {
   atomic_init(&loop->wake_pending, false);
   atomic_init(&loop->running, 0);
   atomic_init(&loop->sig_pending, 0);
+  if (drv) {
+    loop->driven = true;
+    loop->drv = *drv;
+    loop->drv.detach = NULL; /* not called when creation fails */
+    loop->drv_deadline = UINT64_MAX;
+    loop->thread = pthread_self();
+  }
 
-  roam_loop_backend be = opts->backend;
+  roam_loop_backend be = drv ? ROAM_LOOP_BACKEND_DRIVER : opts->backend;
   if (be == ROAM_LOOP_BACKEND_DEFAULT) {
     const char *env = getenv("ROAM_LOOP_BACKEND");
     if (env && strcmp(env, "poll") == 0)
@@ -491,6 +514,12 @@ int roam_loop_new(roam_loop **out, const roam_loop_options *opts) {
   if (!loop->rbuf) {
     roam_loop_free(loop);
     return ROAM_ERR_NOMEM;
+  }
+  if (drv && drv->wake) { /* the driver's own wakeup replaces the eventfd */
+    loop->now = roam_now_ms();
+    loop->drv.detach = drv->detach;
+    *out = loop;
+    return 0;
   }
 #if RT_HAVE_EPOLL
   if (be == ROAM_LOOP_BACKEND_EPOLL) {
@@ -522,8 +551,13 @@ int roam_loop_new(roam_loop **out, const roam_loop_options *opts) {
     return r;
   }
   loop->now = roam_now_ms();
+  if (drv) loop->drv.detach = drv->detach;
   *out = loop;
   return 0;
+}
+
+int roam_loop_new(roam_loop **out, const roam_loop_options *opts) {
+  return loop_create(out, opts, NULL);
 }
 
 void roam_loop_free(roam_loop *loop) {
@@ -566,6 +600,10 @@ void roam_loop_free(roam_loop *loop) {
   roam__free(&mem, loop->pios);
   roam__free(&mem, loop->rbuf);
   pthread_mutex_destroy(&loop->post_mu);
+  if (loop->driven) {
+    if (loop->drv_deadline != UINT64_MAX) loop->drv.set_timer(loop->drv.ctx, UINT64_MAX);
+    if (loop->drv.detach) loop->drv.detach(loop->drv.ctx);
+  }
   roam__free(&mem, loop);
 }
 
@@ -686,7 +724,7 @@ static int iterate(roam_loop *loop, uint64_t timeout_ms) {
 }
 
 static int enter(roam_loop *loop) {
-  if (atomic_load(&loop->running)) return ROAM_ERR_STATE;
+  if (loop->driven || atomic_load(&loop->running)) return ROAM_ERR_STATE;
   loop->thread = pthread_self();
   atomic_store(&loop->running, 1);
   return 0;
@@ -754,4 +792,85 @@ int roam_loop_run_until(roam_loop *loop, bool (*cond)(void *ud), void *ud,
   rt_links_flush_dirty(loop);
   leave(loop);
   return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* driven by another event loop (roam/loop.h)                                */
+/* ------------------------------------------------------------------------ */
+
+int roam_loop_new_driven(roam_loop **out, const roam_loop_options *opts,
+                         const roam_loop_driver *drv) {
+  if (!out || !drv || !drv->watch || !drv->unwatch || !drv->set_timer)
+    return ROAM_ERR_INVALID_ARG;
+  return loop_create(out, opts, drv);
+}
+
+void *roam_io_driver_data(const roam_io *io) { return io ? io->drv_data : NULL; }
+void roam_io_set_driver_data(roam_io *io, void *data) {
+  if (io) io->drv_data = data;
+}
+roam_loop *roam_io_loop(const roam_io *io) { return io ? io->loop : NULL; }
+
+void rt_loop_touch(roam_loop *loop) {
+  if (!loop->driven || loop->in_drive || loop->poked || loop->freeing) return;
+  loop->poked = true;
+  loop->drv_deadline = 0;
+  loop->drv.set_timer(loop->drv.ctx, 0);
+}
+
+static void drive_enter(roam_loop *loop) {
+  if (loop->in_drive++ == 0) {
+    atomic_store(&loop->running, 1);
+    uint64_t now = roam_now_ms();
+    if (now > loop->now) loop->now = now;
+  }
+}
+
+/* The end of a driven iteration: what a roam_loop iteration does besides
+ * waiting (timers, posted tasks, signals, session deadlines, flushing,
+ * reaping), then the driver's timer is armed for the earliest deadline. */
+static void drive_leave(roam_loop *loop) {
+  if (loop->in_drive > 1) {
+    loop->in_drive--;
+    return;
+  }
+  loop->iter++;
+  uint64_t dl = prepare(loop);
+  bool more = loop->dirty || loop->reap || has_posted(loop) || atomic_load(&loop->sig_pending);
+  uint64_t delay;
+  if (more || dl <= loop->now)
+    delay = 0;
+  else
+    delay = dl == UINT64_MAX ? UINT64_MAX : dl - loop->now;
+  uint64_t at = delay == UINT64_MAX ? UINT64_MAX : loop->now + delay;
+  loop->poked = false;
+  loop->in_drive = 0;
+  atomic_store(&loop->running, 0);
+  if (at != loop->drv_deadline || delay == 0) {
+    loop->drv_deadline = at;
+    loop->drv.set_timer(loop->drv.ctx, delay);
+  }
+}
+
+void roam_loop_drive_io(roam_io *io, unsigned events) {
+  if (!io) return;
+  roam_loop *loop = io->loop;
+  drive_enter(loop);
+  if (!io->dead) io->fn(io, io->fd, events, io->ud);
+  /* answers produced by this event leave now */
+  rt_links_flush_dirty(loop);
+  drive_leave(loop);
+}
+
+void roam_loop_drive_timer(roam_loop *loop) {
+  if (!loop) return;
+  loop->drv_deadline = UINT64_MAX; /* it fired */
+  drive_enter(loop);
+  drive_leave(loop);
+}
+
+void roam_loop_drive_wake(roam_loop *loop) {
+  if (!loop) return;
+  drive_enter(loop);
+  drive_leave(loop);
 }

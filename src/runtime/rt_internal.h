@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <roam/loop.h>
 #include <roam/runtime.h>
 
 #include "common/mem.h"
@@ -59,6 +60,7 @@ struct roam_io {
   bool embedded; /* part of another object: never freed by the loop */
   roam_io *prev, *next; /* all live ios (poll backend, loop free) */
   roam_io *grave_next;
+  void *drv_data; /* the loop driver's state (driven loops) */
 };
 
 struct roam_timer {
@@ -127,6 +129,13 @@ struct roam_loop {
   roam_server *servers;
   roam_client *clients;
   bool freeing;
+
+  /* driven by another event loop (roam_loop_new_driven, loop.h) */
+  bool driven;
+  int in_drive;          /* inside a drive entry point */
+  bool poked;            /* a zero-delay timer was asked for */
+  uint64_t drv_deadline; /* what the driver's timer is armed for */
+  roam_loop_driver drv;
 };
 
 /* env.c: the debugging switches. The loop's log, when the application
@@ -141,6 +150,9 @@ void rt_io_init(roam_loop *loop, roam_io *io, int fd, roam_io_fn fn, void *ud);
 int rt_io_start(roam_io *io, unsigned events);
 void rt_io_release(roam_io *io); /* stop; free later unless embedded */
 bool rt_loop_on_thread(const roam_loop *loop);
+/* Something changed outside a loop iteration (output, a timer, a link to
+ * reap): a driven loop asks its driver to run an iteration soon. */
+void rt_loop_touch(roam_loop *loop);
 
 /* ---- links (link.c) ----------------------------------------------------- */
 
@@ -169,6 +181,9 @@ typedef struct rt_link_owner {
   void (*on_close)(roam_link *link, int err, roam_bytes reason, void *ctx);
   /* The output fell to half the high-water mark (only when want_drain). */
   void (*on_drain)(roam_link *link, void *ctx);
+  /* A listener accepted fd (peer: its address text): return true when the
+   * owner took it (hand-off to another loop), false to serve it here. */
+  bool (*on_accept)(int fd, const char *peer, void *ctx);
 } rt_link_owner;
 
 typedef enum rt_link_state {
@@ -215,6 +230,7 @@ struct roam_link {
   roam_link *reap_next;
   roam_link *o_prev, *o_next; /* owner's list (server) */
   bool o_member;
+  roam_job *jobs; /* deferred requests (job.c) */
 };
 
 /* Create a link on fd (connected or connecting: ai != NULL). */
@@ -261,5 +277,57 @@ struct roam_listener {
 int rt_listener_new(roam_loop *loop, const char *addr, rt_link_conf *conf,
                     const rt_link_owner *owner, void *owner_ctx, int backlog,
                     roam_listener **out);
+
+/* ---- jobs, worker pool, job channels (job.c, pool.c, job_chan.c) --------- */
+
+typedef struct rt_xchan rt_xchan;
+
+struct roam_job {
+  const roam_mem *mem; /* the loop's */
+  roam_loop *loop;
+  roam_link *link;    /* loop thread; NULL once the link is gone */
+  roam_request *req;  /* loop thread; NULL once answered or the link gone */
+  roam_job *l_prev, *l_next; /* link->jobs */
+  uint64_t method_id;
+  uint8_t *payload;
+  size_t len;
+  atomic_bool cancelled;
+  /* blocking handler and the pool queue */
+  roam_blocking_fn bfn;
+  void *bud;
+  roam_job *q_next;
+  /* the answer, written by the answering thread before it is posted */
+  int kind; /* 0 ok, 1 user error, 2 error code */
+  int err;
+  uint8_t *resp;
+  size_t resp_len;
+  rt_xchan *xchans; /* channels bound through the job (its thread) */
+};
+
+/* The link is going away: its jobs can only be released now. */
+void rt_jobs_link_gone(roam_link *l);
+/* Wait until the job's output channels handed their values to the
+ * session (before the answer is posted). */
+void rt_xchans_drain(roam_job *job);
+/* The job is answered: its channels forget it. */
+void rt_xchans_detach(roam_job *job);
+
+typedef struct rt_pool rt_pool;
+int rt_pool_new(const roam_mem *mem, uint32_t threads, rt_pool **out);
+/* Queue a job with bfn set; returns 0 or ROAM_ERR_STATE (stopping). */
+int rt_pool_push(rt_pool *p, roam_job *job);
+/* Stop: wait for running handlers, answer queued jobs Err(Cancelled). */
+void rt_pool_free(rt_pool *p);
+uint32_t rt_pool_threads(const rt_pool *p);
+size_t rt_pool_queued(rt_pool *p);
+uint64_t rt_pool_run(rt_pool *p);
+
+/* Job channels behind roam_chan (chan.c forwards to these). */
+roam_chan *rt_chan_wrap(const roam_mem *mem, rt_xchan *x, uint64_t id, int dir);
+int rt_xchan_send(rt_xchan *x, const void *value, size_t len, uint64_t timeout_ms);
+int rt_xchan_close(rt_xchan *x);
+int rt_xchan_recv(rt_xchan *x, roam_bytes *value, uint64_t timeout_ms);
+size_t rt_xchan_buffered(rt_xchan *x);
+void rt_xchan_release(rt_xchan *x); /* the application's roam_chan_free */
 
 #endif

@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-int t_failures = 0;
-int t_checks = 0;
+_Atomic int t_failures = 0;
+_Atomic int t_checks = 0;
 
 int t_finish(const char *name) {
   printf("%s: %d checks\n", name, t_checks);

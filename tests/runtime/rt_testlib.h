@@ -3,6 +3,7 @@
 #ifndef RT_TESTLIB_H
 #define RT_TESTLIB_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,8 +22,8 @@
 #define T_RSS 0x3001ull               /* () -> u64 VmRSS in KiB of the server */
 #define T_EXIT 0x3002ull              /* () -> (); the server process exits after answering */
 
-extern int t_failures;
-extern int t_checks;
+extern _Atomic int t_failures; /* atomic: threaded tests check from several threads */
+extern _Atomic int t_checks;
 
 #define CHECK(cond)                                                                   \
   do {                                                                                \

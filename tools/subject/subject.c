@@ -3,8 +3,9 @@
  *
  * Connects to PEER_ADDR as the link initiator and serves Testbed; in client
  * mode it also runs one scenario against the peer's Testbed. It drives the
- * sans-I/O session with a small poll(2) loop of its own, so it depends on
- * nothing but the session layer.
+ * sans-I/O session with a small poll(2) loop of its own, so that path
+ * depends on nothing but the session layer; ROAM_SUBJECT_LOOP puts the
+ * link on the runtime instead, driven by a loop adapter.
  *
  * Environment:
  *   PEER_ADDR=host:port      where the harness listens (required)
@@ -12,6 +13,10 @@
  *   CLIENT_SCENARIO=echo|sum|generate (default echo)
  *   ACCEPT_CONNECTIONS=1     accept virtual connections
  *   ROAM_WIRE_SPY=1          log every message to stderr
+ *   ROAM_SUBJECT_LOOP=libuv|libevent  run the link on the runtime (roam_link)
+ *                            driven by that loop adapter instead of the
+ *                            subject's own poll loop ("roam": on a
+ *                            roam_loop); unset = the subject's poll loop
  *
  * Exit status: 0 success (server: the link ended without a violation of
  * ours to report; client: the scenario gave the expected result); 1 the
@@ -35,7 +40,14 @@
 #include <unistd.h>
 
 #include <roam/diag.h>
+#include <roam/loop.h>
 #include <roam/session.h>
+#ifdef ROAM_SUBJECT_LIBUV
+#include <roam/libuv.h>
+#endif
+#ifdef ROAM_SUBJECT_LIBEVENT
+#include <roam/libevent.h>
+#endif
 
 #include "testbed.h"
 
@@ -105,7 +117,14 @@ typedef struct subject {
   int32_t got[8];   /* generate: values received */
   size_t ngot;
   bool got_extra;   /* more values than expected, or out of range */
+
+  roam_loop *loop;  /* ROAM_SUBJECT_LOOP: the runtime drives the link */
+  roam_link *link;
+  void (*stop)(void *ud); /* end the application's loop */
+  void *stop_ud;
 } subject;
+
+static void close_link_task(roam_loop *loop, void *ud);
 
 static void scenario_result(subject *sj, bool ok, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -117,6 +136,8 @@ static void scenario_result(subject *sj, bool ok, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(sj->scenario_msg, sizeof sj->scenario_msg, fmt, ap);
   va_end(ap);
+  /* on the runtime: say Goodbye once the callbacks of this turn are over */
+  if (sj->loop && sj->scenario != SC_NONE) roam_loop_post(sj->loop, close_link_task, sj);
 }
 
 static const char *status_text(int status) {
@@ -530,12 +551,161 @@ static void run(subject *sj) {
   sj->fd = -1;
 }
 
+/* ---- the link on the runtime, driven by a loop adapter ---------------------------- */
+
+static void close_link_task(roam_loop *loop, void *ud) {
+  subject *sj = ud;
+  if (loop && sj->link) roam_link_close(sj->link); /* Goodbye, flush, linger */
+}
+
+static void link_ready(roam_link *link, void *ud) { on_ready(roam_link_session(link), ud); }
+
+static void link_closed(roam_link *link, int err, roam_bytes reason, void *ud) {
+  subject *sj = ud;
+  on_closed(roam_link_session(link), err, reason, sj);
+  sj->link = NULL;
+  sj->s = NULL; /* freed with the link after this hook */
+  if (sj->stop) sj->stop(sj->stop_ud);
+}
+
+static void link_connect(roam_link *link, uint64_t connect_id, const roam_metadata *md,
+                         void *ud) {
+  on_connect(roam_link_session(link), connect_id, md, ud);
+}
+
+#ifdef ROAM_SUBJECT_LIBUV
+static void stop_uv(void *ud) { uv_stop(ud); }
+#endif
+#ifdef ROAM_SUBJECT_LIBEVENT
+static void stop_event(void *ud) { event_base_loopbreak(ud); }
+#endif
+static void stop_roam(void *ud) { roam_loop_stop(ud); }
+
+/* Serve the connected fd with a roam_link on the loop named by kind (the
+ * runtime does framing, flushing, timeouts and the closing linger). Returns
+ * 0, EXIT_USAGE for a loop this build does not have, or EXIT_FAIL. */
+static int run_on_loop(subject *sj, const char *kind, const roam_session_config *cfg) {
+  roam_loop_options lo;
+  roam_loop_options_init(&lo);
+  lo.log = log_cb;
+  int rc = ROAM_ERR_INVALID_ARG;
+#ifdef ROAM_SUBJECT_LIBUV
+  uv_loop_t uv;
+  bool have_uv = false;
+#endif
+#ifdef ROAM_SUBJECT_LIBEVENT
+  struct event_base *base = NULL;
+#endif
+  if (strcmp(kind, "roam") == 0) {
+    rc = roam_loop_new(&sj->loop, &lo);
+    sj->stop = stop_roam;
+    sj->stop_ud = sj->loop;
+  }
+#ifdef ROAM_SUBJECT_LIBUV
+  else if (strcmp(kind, "libuv") == 0) {
+    if (uv_loop_init(&uv) != 0) return EXIT_FAIL;
+    have_uv = true;
+    rc = roam_libuv_loop_new(&uv, &lo, &sj->loop);
+    sj->stop = stop_uv;
+    sj->stop_ud = &uv;
+  }
+#endif
+#ifdef ROAM_SUBJECT_LIBEVENT
+  else if (strcmp(kind, "libevent") == 0) {
+    base = event_base_new();
+    if (!base) return EXIT_FAIL;
+    rc = roam_libevent_loop_new(base, &lo, &sj->loop);
+    sj->stop = stop_event;
+    sj->stop_ud = base;
+  }
+#endif
+  else {
+    say("ROAM_SUBJECT_LOOP=%s: this build has no such loop (libuv, libevent%s)", kind,
+        " need their -dev packages at build time");
+    return EXIT_USAGE;
+  }
+  int status = EXIT_FAIL;
+  if (rc != 0) {
+    say("cannot create the %s loop: %s", kind, roam_strerror(rc));
+    goto out;
+  }
+  roam_link_options opts;
+  roam_link_options_init(&opts);
+  opts.session = *cfg;
+  opts.session.clock = NULL; /* the runtime's */
+  /* the session's own window (the runtime would widen it to 1 MiB), as
+   * with the poll loop */
+  if (!opts.session.channel_window) opts.session.channel_window = opts.session.initial_channel_credit;
+  opts.dispatcher = sj->disp;
+  opts.on_ready = link_ready;
+  opts.on_close = link_closed;
+  opts.on_connect = link_connect;
+  opts.user_data = sj;
+  /* like the poll loop: answer a whole input batch at once */
+  opts.eager_flush_bytes = SIZE_MAX;
+  int fd = sj->fd;
+  sj->fd = -1; /* the link owns it now */
+  rc = roam_link_open_fd(sj->loop, fd, ROAM_ROLE_INITIATOR, &opts, &sj->link);
+  if (rc != 0) {
+    say("cannot create the link: %s", roam_strerror(rc));
+    close(fd);
+    goto out;
+  }
+  sj->s = roam_link_session(sj->link);
+  if (env_flag("ACCEPT_CONNECTIONS")) roam_session_listen(sj->s, true);
+  start_scenario(sj); /* calls wait for the handshake */
+  if (strcmp(kind, "roam") == 0) rc = roam_loop_run(sj->loop);
+#ifdef ROAM_SUBJECT_LIBUV
+  if (have_uv) rc = uv_run(&uv, UV_RUN_DEFAULT) < 0 ? ROAM_ERR_IO : 0;
+#endif
+#ifdef ROAM_SUBJECT_LIBEVENT
+  if (base) rc = event_base_dispatch(base) < 0 ? ROAM_ERR_IO : 0;
+#endif
+  if (sj->link) {
+    say("the %s loop ended before the link (%s)", kind, roam_strerror(rc));
+    sj->link = NULL;
+  } else {
+    status = 0;
+  }
+out:
+  roam_loop_free(sj->loop); /* aborts a link still open */
+  sj->loop = NULL;
+  sj->s = NULL;
+#ifdef ROAM_SUBJECT_LIBUV
+  if (have_uv) {
+    uv_run(&uv, UV_RUN_NOWAIT); /* the adapter's handles close */
+    if (uv_loop_close(&uv) != 0) say("libuv loop still has handles");
+  }
+#endif
+#ifdef ROAM_SUBJECT_LIBEVENT
+  if (base) event_base_free(base);
+#endif
+  return status;
+}
+
+static bool loop_kind_known(const char *kind) {
+#ifdef ROAM_SUBJECT_LIBUV
+  if (strcmp(kind, "libuv") == 0) return true;
+#endif
+#ifdef ROAM_SUBJECT_LIBEVENT
+  if (strcmp(kind, "libevent") == 0) return true;
+#endif
+  return strcmp(kind, "roam") == 0;
+}
+
 int main(void) {
   wire_spy = env_flag("ROAM_WIRE_SPY");
   debug_log = getenv("ROAM_DEBUG") != NULL;
   const char *addr = getenv("PEER_ADDR");
   const char *mode = getenv("SUBJECT_MODE");
   const char *scen = getenv("CLIENT_SCENARIO");
+  const char *loop_kind = getenv("ROAM_SUBJECT_LOOP");
+  if (loop_kind && !*loop_kind) loop_kind = NULL;
+  if (loop_kind && !loop_kind_known(loop_kind)) {
+    say("ROAM_SUBJECT_LOOP=%s: not a loop of this build (libuv and libevent are built in when "
+        "their -dev packages are installed; roam)", loop_kind);
+    return EXIT_USAGE;
+  }
   if (!addr || !*addr) {
     say("PEER_ADDR is not set (host:port of the peer to connect to)");
     return EXIT_USAGE;
@@ -573,6 +743,7 @@ int main(void) {
     return sj.fd == -2 ? EXIT_USAGE : EXIT_FAIL;
   }
 
+  int rc;
   roam_session_config cfg;
   roam_session_config_init(&cfg, ROAM_ROLE_INITIATOR);
   cfg.name = "subject";
@@ -580,12 +751,22 @@ int main(void) {
   cfg.clock = session_clock;
   cfg.log = log_cb;
   if (wire_spy) cfg.flags |= ROAM_SESSION_WIRE_SPY;
+  if (loop_kind) {
+    rc = run_on_loop(&sj, loop_kind, &cfg);
+    if (rc != 0) {
+      if (sj.fd >= 0) close(sj.fd);
+      roam_dispatcher_free(sj.disp);
+      roam_diag_uninstall_sigusr1();
+      return rc;
+    }
+    goto finished;
+  }
   roam_session_callbacks cbs;
   memset(&cbs, 0, sizeof cbs);
   cbs.on_ready = on_ready;
   cbs.on_closed = on_closed;
   cbs.on_connect = on_connect;
-  int rc = roam_session_new(&sj.s, &cfg, &cbs, &sj);
+  rc = roam_session_new(&sj.s, &cfg, &cbs, &sj);
   if (rc) {
     say("cannot create the session: %s", roam_strerror(rc));
     close(sj.fd);
@@ -601,6 +782,7 @@ int main(void) {
 
   run(&sj);
 
+finished:;
   int status;
   if (sj.scenario != SC_NONE) {
     if (!sj.scenario_done)
@@ -621,7 +803,7 @@ int main(void) {
       say("link closed: %s", sj.close_reason);
     status = EXIT_OK;
   }
-  roam_session_free(sj.s);
+  roam_session_free(sj.s); /* NULL on the runtime: freed with the link */
   roam_dispatcher_free(sj.disp);
   roam_diag_uninstall_sigusr1();
   if (roam_testbed_live_calls() != 0) {
