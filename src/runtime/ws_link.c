@@ -198,6 +198,8 @@ static bool ws_input(roam_link *l, const uint8_t *data, size_t n) {
       break;
     }
     off += used;
+    const uint8_t *p;
+    if (rws_output(w, &p) > 0) rt_link_kick(l); /* a pong */
     if (!ws_events(l)) {
       ok = false;
       break;

@@ -275,7 +275,8 @@ static bool frame_start(rws *w, const struct wslay_frame_iocb *f) {
   }
   /* the limit is checked from the header: nothing of a too large message is kept */
   if (f->payload_length > w->max_message - w->msg_len) {
-    violation(w, RWS_CLOSE_TOO_BIG, "flow.call.payload-limit");
+    /* the session's own rule id for an oversize frame */
+    violation(w, RWS_CLOSE_TOO_BIG, "message.hello.enforcement flow.call.payload-limit");
     return false;
   }
   size_t need = w->msg_len + (size_t)f->payload_length;

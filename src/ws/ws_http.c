@@ -47,6 +47,7 @@ static bool span_is(span s, const char *lit) {
 
 /* Does a comma-separated header value hold this token (case-insensitive)? */
 static bool has_token(span v, const char *tok) {
+  if (!v.p) return false; /* no such header */
   size_t i = 0;
   while (i <= v.n) {
     size_t j = i;
