@@ -279,6 +279,35 @@ def main() -> int:
         check(grown < 4096, f"4 MiB message not buffered (server grew {grown} KiB)")
         still_good("4 MiB message")
 
+        # a client that sends calls and never reads the answers: the server
+        # stops reading once its output is full (held message, bounded)
+        ws = session(port)
+        before = rss_kib(srv.proc.pid)
+        frame = wsraw.encode_frame(wsraw.OP_BINARY, w.encode_message(
+            w.Request(0, 1, ECHO, w.enc_str("z" * 65536))), mask=True)
+        ws.sock.setblocking(False)
+        sent, off, stalled_since = 0, 0, None
+        deadline = time.monotonic() + 20
+        while sent < 4096 and time.monotonic() < deadline:
+            try:
+                off += ws.sock.send(frame[off:])
+                if off == len(frame):
+                    sent, off = sent + 1, 0
+                stalled_since = None
+            except BlockingIOError:
+                if stalled_since is None:
+                    stalled_since = time.monotonic()
+                elif time.monotonic() - stalled_since > 1.0:
+                    break
+                time.sleep(0.01)
+        ws.sock.setblocking(True)
+        grown = rss_kib(srv.proc.pid) - before
+        check(stalled_since is not None, f"non-reading client: the server stopped reading "
+              f"(after {sent} calls of 64 KiB)")
+        check(grown < 32 << 10, f"non-reading client: server memory bounded (grew {grown} KiB)")
+        still_good("a client that never reads")
+        ws.sock.close()
+
         # a fragmented message is reassembled
         req = w.encode_message(w.Request(0, 99, ECHO, w.enc_str("in pieces")))
         good.send_frame(wsraw.OP_BINARY, req[:3], fin=False)
