@@ -54,13 +54,10 @@ void rws_consume(rws *w, size_t n) {
 
 /* ---- wslay callbacks --------------------------------------------------------- */
 
-/* wslay hands every piece of a frame (header, then payload) to this; the
- * output buffer was sized beforehand, so it always takes all of it. */
+/* Outgoing frames are written by send_frame below, not by wslay (see there). */
 static ssize_t wl_send(const uint8_t *data, size_t len, int flags, void *ud) {
-  (void)flags;
-  rws *w = ud;
-  if (rws__out_append(w, data, len) != 0) return -1;
-  return (ssize_t)len;
+  (void)data, (void)len, (void)flags, (void)ud;
+  return -1;
 }
 
 /* wslay pulls input from the bytes being fed. */
@@ -292,13 +289,51 @@ static bool frame_start(rws *w, const struct wslay_frame_iocb *f) {
   return true;
 }
 
+/* Append one whole frame. Written here rather than with wslay_frame_send,
+ * which hands the header and the payload to its callback separately and
+ * masks a byte at a time through a stack buffer: on small messages that
+ * was a tenth of a pipelined client's time. Header: RFC 6455 §5.2. */
+static int send_frame(rws *w, uint8_t opcode, const uint8_t *p, size_t n) {
+  if (out_reserve(w, 14 + n) != 0) return ROAM_ERR_NOMEM;
+  uint8_t *h = w->out + w->out_len, *q = h;
+  uint8_t mbit = w->server ? 0 : 0x80; /* clients mask, servers do not */
+  *q++ = (uint8_t)(0x80 | opcode);     /* FIN, no RSV bits */
+  if (n < 126) {
+    *q++ = (uint8_t)(mbit | n);
+  } else if (n < 65536) {
+    *q++ = (uint8_t)(mbit | 126);
+    *q++ = (uint8_t)(n >> 8);
+    *q++ = (uint8_t)n;
+  } else {
+    *q++ = (uint8_t)(mbit | 127);
+    for (int i = 7; i >= 0; i--) *q++ = (uint8_t)((uint64_t)n >> (8 * i));
+  }
+  if (w->server) {
+    if (n) memcpy(q, p, n);
+  } else {
+    uint8_t key[4];
+    if (wl_genmask(key, 4, w) != 0) return ROAM_ERR_IO;
+    memcpy(q, key, 4);
+    q += 4;
+    uint32_t k32;
+    memcpy(&k32, key, 4); /* the key repeats every 4 bytes from the payload start */
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      uint32_t v;
+      memcpy(&v, p + i, 4);
+      v ^= k32;
+      memcpy(q + i, &v, 4);
+    }
+    for (; i < n; i++) q[i] = p[i] ^ key[i & 3];
+  }
+  w->out_len += (size_t)(q - h) + n;
+  return 0;
+}
+
 static int control_done(rws *w) {
   switch (w->f_opcode) {
-  case WSLAY_PING: { /* answered at once, between whole frames */
-    if (w->close_sent) return 0;
-    struct wslay_frame_iocb f = {1, 0, WSLAY_PONG, w->ctrl_len, !w->server, w->ctrl, w->ctrl_len};
-    return wslay_frame_send(w->fr, &f) < 0 ? ROAM_ERR_NOMEM : 0;
-  }
+  case WSLAY_PING: /* answered at once, between whole frames */
+    return w->close_sent ? 0 : send_frame(w, WSLAY_PONG, w->ctrl, w->ctrl_len);
   case WSLAY_CONNECTION_CLOSE: {
     w->peer_closed = true;
     w->peer_code = w->ctrl_len >= 2 ? (uint16_t)(w->ctrl[0] << 8 | w->ctrl[1]) : 1005;
@@ -370,15 +405,6 @@ int rws_feed(rws *w, const uint8_t *data, size_t len, size_t *consumed) {
 }
 
 /* ---- sending ----------------------------------------------------------------------- */
-
-static int send_frame(rws *w, uint8_t opcode, const uint8_t *p, size_t n) {
-  /* room for the whole frame first: wslay then never sees a short write */
-  if (out_reserve(w, 14 + n) != 0) return ROAM_ERR_NOMEM;
-  struct wslay_frame_iocb f = {1, 0, opcode, n, !w->server, p, n};
-  ssize_t r = wslay_frame_send(w->fr, &f);
-  if (r < 0 || (size_t)r != n) return ROAM_ERR_NOMEM;
-  return 0;
-}
 
 int rws_send(rws *w, const uint8_t *msg, size_t len) {
   /* after the peer's violation there is still the Goodbye to send */
