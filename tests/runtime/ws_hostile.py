@@ -56,8 +56,12 @@ class Server:
         self.tmp = tempfile.mkdtemp(prefix="roam-ws-")
         self.unix = os.path.join(self.tmp, "s.sock")
         args = [binary, "127.0.0.1:0", f"unix:{self.unix}", "ws://127.0.0.1:0/roam"]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
+        # Under AddressSanitizer freed memory waits in a quarantine (256 MiB by
+        # default) and would count as growth: keep it small for the RSS checks.
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1").lstrip(":")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                     text=True, env=env)
         self.addrs = [self.proc.stdout.readline().split()[-1] for _ in range(3)]
         self.ws_port = int(self.addrs[2].rsplit(":", 1)[1].split("/")[0])
         # a second server whose ws listener accepts one Origin only

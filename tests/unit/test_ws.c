@@ -228,8 +228,8 @@ static void test_client_rejects_bad_answers(void **st) {
   (void)st;
   const char *answers[] = {
       "HTTP/1.1 404 Not Found\r\n\r\n",
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n", /* not our key */
+      ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+       "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"), /* not our key */
       "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n",
   };
   for (size_t i = 0; i < 3; i++) {
