@@ -72,7 +72,8 @@ static ssize_t wl_recv(uint8_t *buf, size_t len, int flags, void *ud) {
   return (ssize_t)n;
 }
 
-/* Client masking keys: unpredictable (RFC 6455 §5.3), drawn 64 bytes at a time. */
+/* Client masking keys: unpredictable (RFC 6455 §5.3), drawn from getrandom
+ * 256 bytes (64 keys) at a time: one system call per 64 frames. */
 static int wl_genmask(uint8_t *buf, size_t len, void *ud) {
   rws *w = ud;
   if (w->maskpool_left < len) {

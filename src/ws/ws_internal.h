@@ -38,7 +38,7 @@ struct rws {
   /* output */
   uint8_t *out;
   size_t out_len, out_head, out_cap;
-  uint8_t maskpool[64];
+  uint8_t maskpool[256]; /* client masking keys, drawn from getrandom in bulk */
   size_t maskpool_left;
   bool close_sent;
 
