@@ -181,6 +181,8 @@ static void hold(roam_link *l, const uint8_t *data, size_t n) {
 /* Feed received bytes (n may be 0: frames already inside the codec).
  * false: reading stops (held back, or the link ends). */
 static bool ws_input(roam_link *l, const uint8_t *data, size_t n) {
+  static const uint8_t none[1];
+  if (!data) data = none; /* (no arithmetic on NULL) */
   rws *w = l->ws->w;
   size_t off = 0;
   l->ws->in_input = true;
