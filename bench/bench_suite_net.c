@@ -18,7 +18,14 @@
  *              session; aggregate calls/s
  * The echo handler answers Ok(payload bytes). Output: RESULT lines
  * (lib/bench_util.h), impl "roam".
+ *
+ * --transport ws (rtt, pipelined): the server listens on ws:// and tcp://
+ * at once; one client of each kind measures in alternating slices (ten per
+ * run), so both see the same server and the same moment of the machine.
+ * RESULT lines: impl "roam" for ws://, impl "tcp" for tcp://.
  */
+#include <string.h>
+
 #include <roam/runtime.h>
 
 #include "lib/bench_util.h"
@@ -35,6 +42,7 @@ static void check(int r, const char *what) {
 
 typedef struct srv_arg {
   bool tcp;
+  bool ws; /* ws:// and tcp:// (the ready line: "ws-addr tcp-addr") */
   uint32_t credit, window;
 } srv_arg;
 
@@ -136,17 +144,21 @@ static int server_main(int ctl_in, int ctl_out, void *argp) {
   check(roam_server_handle(srv, M_ECHO, echo_handler, NULL), "handle");
   check(roam_server_handle(srv, M_SINK, sink_handler, NULL), "handle");
   char addr[256];
-  if (a->tcp) {
+  if (a->tcp || a->ws) {
     snprintf(addr, sizeof addr, "tcp://127.0.0.1:0");
   } else {
     snprintf(addr, sizeof addr, "unix:%s", bu_unix_path("roam"));
   }
-  roam_listener *ls;
+  roam_listener *ls, *wls = NULL;
   check(roam_server_listen(srv, addr, &ls), "listen");
+  if (a->ws) check(roam_server_listen(srv, "ws://127.0.0.1:0/bench", &wls), "listen ws");
   ctl_state ctl = {ctl_in, ctl_out};
   roam_io *w;
   check(roam_io_new(loop, ctl_in, ROAM_IO_READ, ctl_io, &ctl, &w), "io_new");
-  bu_child_ready(ctl_out, roam_listener_address(ls));
+  char both[280];
+  snprintf(both, sizeof both, "%.130s %.130s", wls ? roam_listener_address(wls) : "",
+           roam_listener_address(ls));
+  bu_child_ready(ctl_out, wls ? both : roam_listener_address(ls));
   roam_loop_run(loop);
   roam_server_free(srv);
   roam_loop_free(loop);
@@ -154,7 +166,7 @@ static int server_main(int ctl_in, int ctl_out, void *argp) {
 }
 
 static void start_server(bu_child *ch, const bu_opts *o) {
-  srv_arg a = {bu_is_tcp(o), o->credit, o->window};
+  srv_arg a = {bu_is_tcp(o), !strcmp(o->transport, "ws"), o->credit, o->window};
   bu_child_start(ch, server_main, &a);
 }
 
@@ -168,9 +180,56 @@ static roam_client *client_connect(const char *addr, uint32_t credit, uint32_t w
   return c;
 }
 
+/* ws mode: the two addresses of the ready line. */
+static void split_ws(const bu_child *ch, char *ws, char *tcp, size_t cap) {
+  const char *sp = strchr(ch->addr, ' ');
+  if (!sp) bu_fail("ws server address", 0);
+  snprintf(ws, cap, "%.*s", (int)(sp - ch->addr), ch->addr);
+  snprintf(tcp, cap, "%s", sp + 1);
+}
+
 /* ---- rtt ------------------------------------------------------------------------ */
 
+/* ws vs tcp on one server: sequential calls in alternating slices. */
+static void run_rtt_ws(const bu_opts *o) {
+  bu_child ch;
+  start_server(&ch, o);
+  char wsa[256], tcpa[256];
+  split_ws(&ch, wsa, tcpa, sizeof wsa);
+  roam_client *c[2] = {client_connect(wsa, 0, 0), client_connect(tcpa, 0, 0)};
+  uint8_t payload[4096];
+  size_t n = o->size > sizeof payload ? sizeof payload : o->size;
+  bu_fill(payload, n);
+  bu_samples s[2] = {{0}, {0}};
+  for (int slice = -2; slice < 10; slice++) { /* two warm-up slices */
+    for (int k = 0; k < 2; k++) {
+      int i = (slice & 1) ? 1 - k : k; /* alternate who goes first */
+      uint64_t t_end = bu_now_ns() + (uint64_t)(o->secs * 1e8);
+      for (;;) {
+        uint64_t t0 = bu_now_ns();
+        if (t0 >= t_end) break;
+        roam_reply rep;
+        check(roam_client_call(c[i], M_ECHO, payload, n, NULL, &rep), "call");
+        if (rep.value_len != n) bu_fail("echo length", (int)rep.value_len);
+        roam_reply_free(&rep);
+        if (slice >= 0) bu_samples_add(&s[i], bu_now_ns() - t0);
+      }
+    }
+  }
+  bu_report_latency(bu_wl(o), IMPL, &s[0]);
+  bu_report_latency(bu_wl(o), "tcp", &s[1]);
+  for (int i = 0; i < 2; i++) {
+    bu_samples_free(&s[i]);
+    roam_client_free(c[i]);
+  }
+  bu_child_stop(&ch);
+}
+
 static void run_rtt(const bu_opts *o) {
+  if (!strcmp(o->transport, "ws")) {
+    run_rtt_ws(o);
+    return;
+  }
   bu_child ch;
   start_server(&ch, o);
   roam_client *c = client_connect(ch.addr, 0, 0);
@@ -227,7 +286,52 @@ static bool pipe_until_time(void *ud) {
 
 static bool pipe_drained(void *ud) { return ((pipe_state *)ud)->inflight == 0; }
 
+/* ws vs tcp on one server: the pipeline runs on one client at a time, in
+ * alternating slices (drained in between). */
+static void run_pipelined_ws(const bu_opts *o) {
+  bu_child ch;
+  start_server(&ch, o);
+  char wsa[256], tcpa[256];
+  split_ws(&ch, wsa, tcpa, sizeof wsa);
+  roam_client *c[2] = {client_connect(wsa, 0, 0), client_connect(tcpa, 0, 0)};
+  uint8_t payload[4096];
+  size_t n = o->size > sizeof payload ? sizeof payload : o->size;
+  bu_fill(payload, n);
+  uint64_t done[2] = {0, 0}, ns[2] = {0, 0};
+  for (int slice = -2; slice < 10; slice++) {
+    for (int k = 0; k < 2; k++) {
+      int i = (slice & 1) ? 1 - k : k;
+      roam_loop *loop = roam_client_loop(c[i]);
+      pipe_state p = {c[i], payload, n, 0, 0, false, 0};
+      for (unsigned j = 0; j < o->inflight; j++) {
+        check(roam_client_call_async(c[i], M_ECHO, payload, n, NULL, pipe_cb, &p), "call_async");
+        p.inflight++;
+      }
+      p.t_end = bu_now_ns() + (uint64_t)(o->secs * 1e7); /* fill the pipe */
+      roam_loop_run_until(loop, pipe_until_time, &p, UINT64_MAX);
+      uint64_t d0 = p.done, t0 = bu_now_ns();
+      p.t_end = t0 + (uint64_t)(o->secs * 1e8);
+      roam_loop_run_until(loop, pipe_until_time, &p, UINT64_MAX);
+      uint64_t d1 = p.done, t1 = bu_now_ns();
+      p.stop = true;
+      roam_loop_run_until(loop, pipe_drained, &p, 10000);
+      if (slice >= 0) {
+        done[i] += d1 - d0;
+        ns[i] += t1 - t0;
+      }
+    }
+  }
+  bu_result(bu_wl(o), IMPL, "rate", (double)done[0] / ((double)ns[0] / 1e9), "calls/s");
+  bu_result(bu_wl(o), "tcp", "rate", (double)done[1] / ((double)ns[1] / 1e9), "calls/s");
+  for (int i = 0; i < 2; i++) roam_client_free(c[i]);
+  bu_child_stop(&ch);
+}
+
 static void run_pipelined(const bu_opts *o) {
+  if (!strcmp(o->transport, "ws")) {
+    run_pipelined_ws(o);
+    return;
+  }
   bu_child ch;
   start_server(&ch, o);
   roam_client *c = client_connect(ch.addr, 0, 0);

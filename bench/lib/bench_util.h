@@ -131,7 +131,7 @@ static inline void bu_report_latency(const char *workload, const char *impl, bu_
 
 typedef struct bu_opts {
   const char *workload;  /* argv[1] */
-  const char *transport; /* "unix" (default) or "tcp" */
+  const char *transport; /* "unix" (default), "tcp" or "ws" (bench_suite_net) */
   double secs;           /* measuring time per run; default 2 */
   unsigned inflight;     /* default 64 */
   size_t size;           /* payload / value size; default 32 */
@@ -159,7 +159,7 @@ static inline bu_opts bu_parse(int argc, char **argv) {
     if (i + 1 >= argc) bu_usage(argv[0]);
     const char *v = argv[++i];
     if (!strcmp(a, "--transport")) {
-      if (strcmp(v, "unix") && strcmp(v, "tcp")) bu_usage(argv[0]);
+      if (strcmp(v, "unix") && strcmp(v, "tcp") && strcmp(v, "ws")) bu_usage(argv[0]);
       o.transport = v;
     } else if (!strcmp(a, "--secs")) {
       o.secs = atof(v);

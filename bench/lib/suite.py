@@ -22,9 +22,12 @@ import sys
 import time
 
 LOWER_IS_BETTER = {"us", "ns", "B/link"}
-IMPLS = ["roam", "raw", "nng", "nghttp2"]
-IMPL_TITLE = {"roam": "roam-c", "raw": "raw floor", "nng": "nng", "nghttp2": "nghttp2"}
-PEERS = ["raw", "nng", "nghttp2"]
+IMPLS = ["roam", "raw", "nng", "nghttp2", "tcp"]
+# "tcp": roam-c over tcp:// measured by the ws:// rows' own program, against
+# the same server in the same run (bench_suite_net --transport ws)
+IMPL_TITLE = {"roam": "roam-c", "raw": "raw floor", "nng": "nng", "nghttp2": "nghttp2",
+              "tcp": "tcp:// (same server)"}
+PEERS = ["raw", "nng", "nghttp2", "tcp"]
 # bench/CMakeLists.txt and bench/peers/CMakeLists.txt targets of the suite
 SUITE_PROGRAMS = {"bench_suite_net", "bench_suite_mem"}
 PEER_BIN = {"raw": "peer_raw", "nng": "peer_nng", "nghttp2": "peer_h2"}
@@ -73,6 +76,22 @@ def workloads(quick):
             targets={"rate": dict(ahead_rate, raw=(">=", 0.7))},
             notes="nng: 64 req contexts; nghttp2: 64 streams over a socketpair"
                   if tr == "unix" else "nng: 64 req contexts"))
+    # WebSocket next to TCP: one server listening on both, one client of each
+    # kind, alternating slices; roam-c = ws://, the tcp column = tcp://
+    W.append(dict(
+        id="rtt.ws", title="Sequential unary round trip, 32 B, ws:// vs tcp:// (same server)",
+        metrics=lat, impls={"roam": (net, ["rtt", "--transport", "ws", "--size", "32"])},
+        emits=["tcp"], targets={"median": {"tcp": ("<=", 1.15)}},
+        notes="roam-c column: ws:// (one binary WebSocket message per roam message); tcp "
+              "column: tcp:// to the same server process, measured in alternating slices"))
+    W.append(dict(
+        id="pipelined64.ws",
+        title="Pipelined unary, 64 in flight, 32 B, ws:// vs tcp:// (same server)",
+        metrics=[("rate", "calls/s")],
+        impls={"roam": (net, ["pipelined", "--transport", "ws", "--size", "32",
+                              "--inflight", "64"])},
+        emits=["tcp"], targets={"rate": {"tcp": (">=", 0.8)}},
+        notes="as rtt.ws; the pipeline runs on one client at a time, drained between slices"))
     for k in (1, 64):
         a = ["session", "--size", "32", "--inflight", str(k)]
         W.append(dict(
@@ -366,6 +385,8 @@ def main():
 
     avail = {}
     for impl in IMPLS:
+        if impl == "tcp":
+            continue  # produced by bench_suite_net's ws rows
         prog = "bench_suite_net" if impl == "roam" else PEER_BIN[impl]
         avail[impl] = find_bin(a.build, prog) is not None
     for impl, pkg in PEER_PKG.items():
@@ -496,7 +517,7 @@ def target_text(w, metric):
     t = w["targets"].get(metric, {})
     parts = []
     for peer in PEERS:
-        if peer in t and peer in w["impls"]:
+        if peer in t and (peer in w["impls"] or peer in w.get("emits", ())):
             op, b = t[peer]
             op = "≤" if op == "<=" else "≥"
             parts.append("%s%g× %s" % (op, b, IMPL_TITLE[peer]))

@@ -25,6 +25,9 @@
  *   "host:port"         the same; IPv6 literals in brackets: "[::1]:9000"
  *   "unix:/path"        Unix-domain stream socket ("unix:///path" also works;
  *                       "unix:@name" is a Linux abstract socket)
+ *   "ws://host:port/path"  WebSocket (RFC 6455) over TCP: one roam message per
+ *                       binary message (docs/websocket.md); the path defaults
+ *                       to "/" and a listener serves exactly that path
  * For listening, host may be empty or "*" (every IPv4 interface) and port 0
  * picks a free port (see roam_listener_address). Name resolution uses
  * getaddrinfo() and blocks; pass numeric addresses on latency-critical paths.
@@ -241,6 +244,13 @@ typedef struct roam_link_options {
    * 0 = default (1024); SIZE_MAX = off (one send per link per loop
    * iteration). */
   size_t eager_flush_bytes;
+  /* WebSocket servers (ws:// listeners): the Origin values accepted, separated
+   * by spaces or commas ("https://app.example https://admin.example");
+   * other upgrade requests get HTTP 403. NULL or "" = any Origin, and
+   * requests without one (non-browser clients). Browsers let a page from
+   * any site open a WebSocket to any server its user can reach: set this
+   * for servers that browsers can reach. Copied. */
+  const char *ws_origins;
 } roam_link_options;
 
 ROAM_EXTERN void roam_link_options_init(roam_link_options *opts);

@@ -24,9 +24,35 @@ static bool valid_port(const char *p, bool listen) {
   return v <= 65535 && (listen || v > 0);
 }
 
+/* "ws://host:port[/path]": TCP plus a WebSocket path ("/" when absent). */
+static int parse_ws(const char *text, bool listen, rt_addr *out) {
+  const char *auth = text + 5;
+  const char *rb = auth[0] == '[' ? strchr(auth, ']') : NULL;
+  const char *slash = strchr(rb ? rb : auth, '/');
+  size_t alen = slash ? (size_t)(slash - auth) : strlen(auth);
+  char hp[300];
+  if (alen == 0 || alen >= sizeof hp) return ROAM_ERR_ADDRESS;
+  memcpy(hp, auth, alen);
+  hp[alen] = 0;
+  if (strchr(hp, '/')) return ROAM_ERR_ADDRESS;
+  int r = rt_addr_parse(hp, listen, out);
+  if (r != 0) return r;
+  if (out->kind != RT_ADDR_TCP) return ROAM_ERR_ADDRESS;
+  const char *path = slash ? slash : "/";
+  size_t n = strlen(path);
+  if (n >= sizeof out->ws_path) return ROAM_ERR_ADDRESS;
+  for (size_t i = 0; i < n; i++) /* printable, no spaces, no fragment */
+    if ((unsigned char)path[i] <= 0x20 || path[i] == 0x7f || path[i] == '#')
+      return ROAM_ERR_ADDRESS;
+  out->ws = true;
+  memcpy(out->ws_path, path, n + 1);
+  return 0;
+}
+
 int rt_addr_parse(const char *text, bool listen, rt_addr *out) {
   if (!text || !out) return ROAM_ERR_INVALID_ARG;
   memset(out, 0, sizeof *out);
+  if (strncmp(text, "ws://", 5) == 0) return parse_ws(text, listen, out);
   if (strncmp(text, "unix:", 5) == 0) {
     const char *p = text + 5;
     if (strncmp(p, "//", 2) == 0) p += 2; /* unix:///path */

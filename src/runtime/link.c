@@ -72,6 +72,17 @@ int rt_link_conf_new(roam_loop *loop, const roam_link_options *opts, rt_link_con
     memcpy(c->name, c->opts.session.name, n + 1);
     c->opts.session.name = c->name;
   }
+  if (c->opts.ws_origins) {
+    size_t n = strlen(c->opts.ws_origins);
+    c->ws_origins = roam__malloc(&loop->mem, n + 1);
+    if (!c->ws_origins) {
+      roam__free(&loop->mem, c->name);
+      roam__free(&loop->mem, c);
+      return ROAM_ERR_NOMEM;
+    }
+    memcpy(c->ws_origins, c->opts.ws_origins, n + 1);
+    c->opts.ws_origins = c->ws_origins;
+  }
   if (!c->opts.linger_ms) c->opts.linger_ms = 2000;
   if (!c->opts.eager_flush_bytes) c->opts.eager_flush_bytes = RT_EAGER_FLUSH_DEFAULT;
   /* A wider receive window unless the application chose its own window or
@@ -90,6 +101,7 @@ void rt_link_conf_unref(roam_loop *loop, rt_link_conf *c) {
   if (!c || --c->refs > 0) return;
   if (c->cleanup) c->cleanup(loop, c->cleanup_ctx);
   roam__free(&loop->mem, c->name);
+  roam__free(&loop->mem, c->ws_origins);
   roam__free(&loop->mem, c);
 }
 
@@ -247,9 +259,10 @@ static const roam_session_callbacks g_link_cbs = {
 /* creation                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* ws: the link speaks WebSocket (the session then works on whole messages). */
 static int link_alloc(roam_loop *loop, roam_role role, rt_link_conf *conf,
                       const rt_link_owner *owner, void *owner_ctx, const char *peer,
-                      roam_link **out) {
+                      const rt_addr *ws, roam_link **out) {
   if (loop->freeing) return ROAM_ERR_STATE;
   roam_link *l = roam__calloc(&loop->mem, sizeof *l);
   if (!l) return ROAM_ERR_NOMEM;
@@ -279,7 +292,12 @@ static int link_alloc(roam_loop *loop, roam_role role, rt_link_conf *conf,
   }
   if (!cfg.name && l->peer) cfg.name = l->peer;
   rt_env_session(&cfg); /* ROAM_WIRE_SPY, ROAM_DEBUG */
+  if (ws) cfg.flags |= ROAM_SESSION_MESSAGE_TRANSPORT;
   int r = roam_session_new(&l->s, &cfg, &g_link_cbs, l);
+  if (r == 0 && ws && (r = rt_ws_attach(l, ws, role == ROAM_ROLE_ACCEPTOR)) != 0) {
+    roam_session_free(l->s);
+    l->s = NULL;
+  }
   if (r != 0) {
     rt_io_release(&l->io);
     rt_link_conf_unref(loop, conf);
@@ -313,7 +331,7 @@ int rt_link_create(roam_loop *loop, int fd, roam_role role, rt_link_conf *conf,
                    bool connecting, roam_link **out) {
   (void)connecting;
   roam_link *l;
-  int r = link_alloc(loop, role, conf, owner, owner_ctx, peer, &l);
+  int r = link_alloc(loop, role, conf, owner, owner_ctx, peer, NULL, &l);
   if (r != 0) return r;
   l->io.fd = fd;
   detect_socket(l);
@@ -325,6 +343,19 @@ int rt_link_create(roam_loop *loop, int fd, roam_role role, rt_link_conf *conf,
   return 0;
 }
 
+int rt_link_create_ws(roam_loop *loop, int fd, rt_link_conf *conf, const rt_link_owner *owner,
+                      void *owner_ctx, const char *peer, const rt_addr *a) {
+  roam_link *l;
+  int r = link_alloc(loop, ROAM_ROLE_ACCEPTOR, conf, owner, owner_ctx, peer, a, &l);
+  if (r != 0) return r;
+  l->io.fd = fd;
+  l->is_socket = true;
+  l->state = RT_LINK_OPEN; /* the upgrade request comes first; Hello waits for it */
+  update_events(l);
+  link_opened(l);
+  return 0;
+}
+
 static void conn_next(roam_link *l);
 
 static void conn_done(roam_link *l) {
@@ -332,6 +363,7 @@ static void conn_done(roam_link *l) {
   l->state = RT_LINK_OPEN;
   l->conn_deadline = 0;
   detect_socket(l);
+  if (l->ws) rt_ws_connected(l); /* the upgrade request */
   update_events(l);
   mark_dirty(l);
 }
@@ -368,6 +400,10 @@ int rt_link_connect(roam_loop *loop, const char *addr, rt_link_conf *conf,
   rt_addr a;
   int r = rt_addr_parse(addr, false, &a);
   if (r != 0) return r == ROAM_ERR_INVALID_ARG ? r : ROAM_ERR_ADDRESS;
+  if (a.ws && !rt_ws_supported()) {
+    rt_log(loop, ROAM_LOG_ERROR, "%s: this build has no WebSocket support (libwslay, nettle)", addr);
+    return ROAM_ERR_ADDRESS;
+  }
   struct addrinfo *list = NULL;
   if (a.kind == RT_ADDR_UNIX) {
     /* a one-entry list built by hand */
@@ -391,7 +427,7 @@ int rt_link_connect(roam_loop *loop, const char *addr, rt_link_conf *conf,
     }
   }
   roam_link *l;
-  r = link_alloc(loop, ROAM_ROLE_INITIATOR, conf, owner, owner_ctx, addr, &l);
+  r = link_alloc(loop, ROAM_ROLE_INITIATOR, conf, owner, owner_ctx, addr, a.ws ? &a : NULL, &l);
   if (r != 0) {
     if (a.kind == RT_ADDR_UNIX)
       roam__free(&loop->mem, list);
@@ -550,6 +586,10 @@ static void link_read(roam_link *l) {
       return;
     }
   }
+  if (l->ws) {
+    rt_ws_read(l);
+    return;
+  }
   for (int i = 0; i < 16; i++) {
     if (l->state != RT_LINK_OPEN || l->pause_user || l->pause_bp) return;
     ssize_t n = l->is_socket ? recv(l->io.fd, loop->rbuf, loop->rbuf_size, 0)
@@ -573,6 +613,10 @@ static void link_read(roam_link *l) {
 static void link_flush(roam_link *l) {
   if (l->state != RT_LINK_OPEN && l->state != RT_LINK_FLUSHING) return;
   if (l->write_failed) return;
+  if (l->ws) {
+    if (!rt_ws_flush(l)) return;
+    goto flushed;
+  }
   for (int round = 0; round < 8; round++) {
     for (;;) {
       const uint8_t *p;
@@ -609,6 +653,7 @@ static void link_flush(roam_link *l) {
     }
     break;
   }
+flushed:
   if (l->state == RT_LINK_FLUSHING && roam_session_is_done(l->s)) start_drain(l);
   if (l->want_drain && l->state == RT_LINK_OPEN && rt_link_out(l) <= rt_link_low_water(l)) {
     l->want_drain = false;
@@ -618,10 +663,14 @@ static void link_flush(roam_link *l) {
 }
 
 void rt_link_kick(roam_link *l) { mark_dirty(l); }
+void rt_link_kill(roam_link *l, int err) { link_kill(l, err); }
+void rt_link_update_events(roam_link *l) { update_events(l); }
+void rt_link_set_want_write(roam_link *l, bool on) { set_want_write(l, on); }
 
 void rt_link_flush_now(roam_link *l) { link_flush(l); }
 
 size_t rt_link_out(const roam_link *l) {
+  if (l->ws) return rt_ws_out(l);
   const uint8_t *p;
   return l->s ? sess_out(l->s, &p) : 0;
 }
@@ -727,6 +776,7 @@ static void link_destroy(roam_link *l) {
   }
   rt_jobs_link_gone(l); /* their requests go with the session */
   roam_session_free(l->s);
+  rt_ws_detach(l);
   rt_io_release(&l->io);
   free_ai(l);
   free_pending(l);
@@ -840,6 +890,7 @@ void roam_link_pause_read(roam_link *link, bool pause) {
 
 size_t roam_link_output_pending(const roam_link *link) {
   if (!link || !link->s) return 0;
+  if (link->ws) return rt_ws_out(link);
   const uint8_t *p;
   return sess_out(link->s, &p);
 }

@@ -40,12 +40,13 @@ static void on_accept(roam_io *w, int fd, unsigned events, void *ud) {
     else
       rt_sockaddr_text((struct sockaddr *)&ss, len, peer, sizeof peer);
     if (ss.ss_family != AF_UNIX) rt_tcp_nodelay(c);
-    if (ls->owner && ls->owner->on_accept && ls->owner->on_accept(c, peer, ls->owner_ctx)) {
+    if (ls->owner && ls->owner->on_accept && ls->owner->on_accept(c, peer, ls->ws, ls->owner_ctx)) {
       if (w->dead) return;
       continue; /* handed to another loop */
     }
-    int r = rt_link_create(loop, c, ROAM_ROLE_ACCEPTOR, ls->conf, ls->owner, ls->owner_ctx, peer,
-                           false, NULL);
+    int r = ls->ws ? rt_link_create_ws(loop, c, ls->conf, ls->owner, ls->owner_ctx, peer, ls->ws)
+                   : rt_link_create(loop, c, ROAM_ROLE_ACCEPTOR, ls->conf, ls->owner,
+                                    ls->owner_ctx, peer, false, NULL);
     if (r != 0) {
       rt_log(loop, ROAM_LOG_WARN, "accepted link on %s: %s", ls->address, roam_strerror(r));
       close(c);
@@ -61,6 +62,10 @@ int rt_listener_new(roam_loop *loop, const char *addr, rt_link_conf *conf,
   rt_addr a;
   int r = rt_addr_parse(addr, true, &a);
   if (r != 0) return r;
+  if (a.ws && !rt_ws_supported()) {
+    rt_log(loop, ROAM_LOG_ERROR, "%s: this build has no WebSocket support (libwslay, nettle)", addr);
+    return ROAM_ERR_ADDRESS;
+  }
   roam_listener *ls = roam__calloc(&loop->mem, sizeof *ls);
   if (!ls) return ROAM_ERR_NOMEM;
   ls->loop = loop;
@@ -69,12 +74,25 @@ int rt_listener_new(roam_loop *loop, const char *addr, rt_link_conf *conf,
     roam__free(&loop->mem, ls);
     return fd;
   }
+  if (a.ws) { /* "ws://" + the bound host:port + the path */
+    ls->ws = roam__malloc(&loop->mem, sizeof a);
+    if (!ls->ws) {
+      close(fd);
+      roam__free(&loop->mem, ls);
+      return ROAM_ERR_NOMEM;
+    }
+    *ls->ws = a;
+    char hp[sizeof ls->address];
+    snprintf(hp, sizeof hp, "%s", ls->address + 6); /* after "tcp://" */
+    snprintf(ls->address, sizeof ls->address, "ws://%.100s%.50s", hp, a.ws_path);
+  }
   ls->fd = fd;
   if (a.kind == RT_ADDR_UNIX && a.path[0] != '@') snprintf(ls->unix_path, sizeof ls->unix_path, "%s", a.path);
   r = roam_io_new(loop, fd, ROAM_IO_READ, on_accept, ls, &ls->io);
   if (r != 0) {
     close(fd);
     if (ls->unix_path[0]) unlink(ls->unix_path);
+    roam__free(&loop->mem, ls->ws);
     roam__free(&loop->mem, ls);
     return r;
   }
@@ -120,6 +138,7 @@ void roam_listener_free(roam_listener *ls) {
   close(ls->fd);
   if (ls->unix_path[0]) unlink(ls->unix_path);
   rt_link_conf_unref(loop, ls->conf);
+  roam__free(&loop->mem, ls->ws);
   roam__free(&loop->mem, ls);
 }
 

@@ -31,10 +31,12 @@ typedef struct rt_addr {
   char host[256]; /* TCP: host without brackets ("" = any) */
   char port[16];  /* TCP: decimal port */
   char path[108]; /* UNIX: path; abstract names start with '@' */
+  bool ws;            /* TCP carrying WebSocket ("ws://host:port/path") */
+  char ws_path[256];  /* WebSocket request path ("/" at least) */
 } rt_addr;
 
 /* Parse "tcp://h:p", "h:p", "[v6]:p", "unix:/path", "unix:///path",
- * "unix:@abstract". listen: host may be empty or "*". */
+ * "unix:@abstract", "ws://h:p/path". listen: host may be empty or "*". */
 int rt_addr_parse(const char *text, bool listen, rt_addr *out);
 /* Fill a sockaddr_un; returns the length to pass to bind/connect. */
 socklen_t rt_addr_unix_sockaddr(const rt_addr *a, struct sockaddr_storage *ss);
@@ -164,6 +166,7 @@ typedef struct rt_link_conf {
   int refs;
   roam_link_options opts;
   char *name; /* copy of opts.session.name */
+  char *ws_origins; /* copy of opts.ws_origins */
   /* run when the last reference goes (after every session using it was
    * freed): frees a dispatcher owned by a server */
   void (*cleanup)(roam_loop *loop, void *ctx);
@@ -181,9 +184,10 @@ typedef struct rt_link_owner {
   void (*on_close)(roam_link *link, int err, roam_bytes reason, void *ctx);
   /* The output fell to half the high-water mark (only when want_drain). */
   void (*on_drain)(roam_link *link, void *ctx);
-  /* A listener accepted fd (peer: its address text): return true when the
-   * owner took it (hand-off to another loop), false to serve it here. */
-  bool (*on_accept)(int fd, const char *peer, void *ctx);
+  /* A listener accepted fd (peer: its address text; ws: the listener's
+   * WebSocket address, NULL for a byte stream): return true when the owner
+   * took it (hand-off to another loop), false to serve it here. */
+  bool (*on_accept)(int fd, const char *peer, const struct rt_addr *ws, void *ctx);
 } rt_link_owner;
 
 typedef enum rt_link_state {
@@ -231,12 +235,17 @@ struct roam_link {
   roam_link *o_prev, *o_next; /* owner's list (server) */
   bool o_member;
   roam_job *jobs; /* deferred requests (job.c) */
+  struct rt_ws *ws; /* WebSocket transport (ws_link.c); NULL = byte stream */
 };
 
 /* Create a link on fd (connected or connecting: ai != NULL). */
 int rt_link_create(roam_loop *loop, int fd, roam_role role, rt_link_conf *conf,
                    const rt_link_owner *owner, void *owner_ctx, const char *peer,
                    bool connecting, roam_link **out);
+/* The same for an accepted connection that speaks WebSocket (a = its
+ * listener's ws:// address). */
+int rt_link_create_ws(roam_loop *loop, int fd, rt_link_conf *conf, const rt_link_owner *owner,
+                      void *owner_ctx, const char *peer, const rt_addr *a);
 int rt_link_connect(roam_loop *loop, const char *addr, rt_link_conf *conf,
                     const rt_link_owner *owner, void *owner_ctx, roam_link **out);
 /* Output bytes waiting in the session, and the level below which the
@@ -251,6 +260,25 @@ void rt_links_reap(roam_loop *loop);
 /* Tick sessions that are due and return the earliest deadline of all. */
 uint64_t rt_links_timeouts(roam_loop *loop);
 void rt_links_free_all(roam_loop *loop);
+
+/* Used by the WebSocket glue (ws_link.c). */
+void rt_link_kill(roam_link *l, int err);
+void rt_link_update_events(roam_link *l);
+void rt_link_set_want_write(roam_link *l, bool on);
+
+/* ---- WebSocket links (ws_link.c) ----------------------------------------- */
+
+/* Give a new link (session in message mode) its WebSocket transport. */
+int rt_ws_attach(roam_link *l, const rt_addr *a, bool server);
+void rt_ws_detach(roam_link *l);
+void rt_ws_connected(roam_link *l); /* client: TCP is up, send the request */
+void rt_ws_read(roam_link *l);      /* the socket is readable (link open) */
+/* Write what the session and the codec have. false: the link waits (for
+ * writability) or died; true: everything is out (the caller may close). */
+bool rt_ws_flush(roam_link *l);
+size_t rt_ws_out(const roam_link *l); /* bytes waiting to be sent */
+/* Whether ws:// addresses work in this build (libwslay and nettle found). */
+bool rt_ws_supported(void);
 
 /* ---- other objects freed with the loop ----------------------------------- */
 void rt_listener_free_all(roam_loop *loop);
@@ -271,6 +299,7 @@ struct roam_listener {
   roam_listener *prev, *next; /* loop->listeners */
   roam_listener *o_next;      /* server's list */
   bool detached;              /* owned by a server, not in loop list */
+  rt_addr *ws;                /* ws:// listener: its address (path); else NULL */
 };
 
 /* Create a listener with an owner (server). */

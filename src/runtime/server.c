@@ -123,7 +123,7 @@ static void srv_link_close(roam_link *l, int err, roam_bytes reason, void *ctx) 
     srv->opts.on_link_close(srv_public(srv), l, err, reason, srv->opts.user_data);
 }
 
-static bool srv_accept(int fd, const char *peer, void *ctx);
+static bool srv_accept(int fd, const char *peer, const rt_addr *ws, void *ctx);
 
 static const rt_link_owner g_srv_owner = {
     .on_open = srv_link_open,
@@ -424,6 +424,8 @@ typedef struct rt_handoff {
   const roam_mem *mem;
   roam_server *kid;
   int fd;
+  bool is_ws;
+  rt_addr ws; /* is_ws: the listener's WebSocket address (a copy) */
   char peer[];
 } rt_handoff;
 
@@ -436,8 +438,9 @@ static void handoff_task(roam_loop *loop, void *ud) {
     return;
   }
   int r = kid->shutting ? ROAM_ERR_STATE
-                        : rt_link_create(loop, h->fd, ROAM_ROLE_ACCEPTOR, kid->conf, &g_srv_owner,
-                                         kid, h->peer, false, NULL);
+          : h->is_ws   ? rt_link_create_ws(loop, h->fd, kid->conf, &g_srv_owner, kid, h->peer, &h->ws)
+                       : rt_link_create(loop, h->fd, ROAM_ROLE_ACCEPTOR, kid->conf, &g_srv_owner,
+                                        kid, h->peer, false, NULL);
   if (r != 0) {
     if (r != ROAM_ERR_STATE) rt_log(loop, ROAM_LOG_WARN, "accepted link: %s", roam_strerror(r));
     close(h->fd);
@@ -447,7 +450,7 @@ static void handoff_task(roam_loop *loop, void *ud) {
 
 /* Listener hook (loop 0): keep the socket (false) or hand it to the next
  * loop in turn. */
-static bool srv_accept(int fd, const char *peer, void *ctx) {
+static bool srv_accept(int fd, const char *peer, const rt_addr *ws, void *ctx) {
   roam_server *srv = ctx;
   if (srv->nkids == 0 || srv->shutting) return false;
   uint32_t i = (uint32_t)(srv->next_loop++ % (srv->nkids + 1));
@@ -464,6 +467,8 @@ static bool srv_accept(int fd, const char *peer, void *ctx) {
   h->mem = &srv->loop->mem;
   h->kid = srv->kids[i - 1].srv;
   h->fd = fd;
+  h->is_ws = ws != NULL;
+  if (ws) h->ws = *ws;
   memcpy(h->peer, peer, n);
   if (roam_loop_post(srv->kids[i - 1].loop, handoff_task, h) != 0) {
     roam__free(h->mem, h);

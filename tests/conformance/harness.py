@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 import roamwire as w
+import wsraw
 from roamwire import (Accept, Cancel, Close, Connect, Credit, Data, Goodbye, Hello,
                       Reject, Request, Reset, Response)
 
@@ -51,6 +52,12 @@ DEFAULT_HELLO = (MiB, 64 * KiB)  # the reference defaults
 
 # The command that starts the subject (argv list). run.py sets it.
 SUBJECT_CMD: Optional[List[str]] = None
+
+# "tcp": COBS frames over TCP (PEER_ADDR=host:port); "ws": one binary
+# WebSocket message per roam message (PEER_ADDR=ws://host:port/roam, the
+# harness answers the subject's upgrade request). run.py --transport sets it.
+TRANSPORT = os.environ.get("ROAM_CONFORMANCE_TRANSPORT", "tcp")
+WS_PATH = "/roam"
 
 
 def parse_subject(spec: str) -> List[str]:
@@ -100,7 +107,7 @@ class Subject:
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(8)
         host, port = self.listener.getsockname()
-        self.addr = f"{host}:{port}"
+        self.addr = f"ws://{host}:{port}{WS_PATH}" if TRANSPORT == "ws" else f"{host}:{port}"
         env = dict(os.environ)
         for k in ("SUBJECT_MODE", "CLIENT_SCENARIO", "ACCEPT_CONNECTIONS"):
             env.pop(k, None)
@@ -292,6 +299,9 @@ class Link:
         except w.DecodeError as e:
             self._log("<--", f"BAD COBS {fr[:64].hex(' ')}")
             raise AssertionError(f"subject sent a frame that is not valid COBS: {e}") from None
+        return self._decode(raw)
+
+    def _decode(self, raw: bytes) -> w.Message:
         try:
             m = w.decode_message(raw)
         except w.UnknownHelloVersion as e:
@@ -312,6 +322,59 @@ class Link:
 
     def dump(self) -> str:
         return "\n".join(self.log[-120:])
+
+
+class WsLink(Link):
+    """The same over WebSocket: the harness is the server end (it answers
+    the subject's upgrade, checking it), each roam message is one binary
+    message, the subject's frames must be masked."""
+
+    def __init__(self, sock: socket.socket):
+        super().__init__(sock)
+        try:
+            self.ws = wsraw.server_handshake(sock, WS_PATH, IO_TIMEOUT)
+        except (wsraw.WsError, OSError) as e:
+            raise AssertionError(f"WebSocket handshake with the subject failed: {e}") from None
+        self.close_code: Optional[int] = None
+        self._log("<->", "WebSocket upgrade")
+
+    def send_raw(self, payload: bytes, note: str = "raw message") -> None:
+        self._log("-->", f"{note}: {bytes(payload[:64]).hex(' ')}"
+                         f"{' …' if len(payload) > 64 else ''} ({len(payload)}B)")
+        self.sock.settimeout(IO_TIMEOUT)
+        self.ws.send_binary(payload)
+
+    def send(self, msg: w.Message) -> None:
+        self._log("-->", w.describe(msg))
+        self.sock.settimeout(IO_TIMEOUT)
+        self.ws.send_binary(w.encode_message(msg))
+
+    def recv(self, timeout: float = IO_TIMEOUT) -> Optional[w.Message]:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                m = self.ws.recv_message(max(0.0, deadline - time.monotonic()))
+            except socket.timeout:
+                raise LinkTimeout("timed out waiting for the subject") from None
+            except wsraw.WsError as e:
+                raise AssertionError(f"subject broke the WebSocket framing: {e}") from None
+            if m is None:
+                self.eof = True
+                self._log("<--", "EOF")
+                return None
+            op, payload = m
+            if op == wsraw.OP_CLOSE:
+                self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+                self._log("<--", f"WebSocket close {self.close_code}")
+                continue  # EOF follows
+            if op != wsraw.OP_BINARY:
+                raise AssertionError(f"subject sent a non-binary WebSocket message (opcode {op}) "
+                                     f"[transport.message.binary]")
+            return self._decode(payload)
+
+
+def make_link(sock: socket.socket) -> Link:
+    return WsLink(sock) if TRANSPORT == "ws" else Link(sock)
 
 
 # ---------------------------------------------------------------------------
@@ -622,13 +685,22 @@ class ConformanceTest(unittest.TestCase):
 
     # -- building blocks --------------------------------------------------
 
+    def byte_stream_only(self) -> None:
+        """For tests of COBS framing itself (meaningless over WebSocket)."""
+        if TRANSPORT == "ws":
+            self.skipTest("byte-stream framing only (the run is over ws://)")
+
+    def ws_only(self) -> None:
+        if TRANSPORT != "ws":
+            self.skipTest("WebSocket framing only (run with --transport ws)")
+
     def spawn(self, **kw) -> Subject:
         s = Subject(**kw)
         self._subjects.append(s)
         return s
 
     def connect(self, subject: Subject) -> Link:
-        link = Link(subject.accept())
+        link = make_link(subject.accept())
         self._links.append(link)
         return link
 

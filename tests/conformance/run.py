@@ -32,7 +32,7 @@ def warm_up(timeout: float) -> str:
     subject = harness.Subject()
     try:
         sock = subject.accept(timeout)
-        link = harness.Link(sock)
+        link = harness.make_link(sock)
         m = link.recv(harness.IO_TIMEOUT)
         if not isinstance(m, w.Hello):
             return f"subject's first message was {m!r}, not Hello"
@@ -56,6 +56,9 @@ def main() -> int:
     ap.add_argument("-v", "--verbose", action="store_true", help="list every test")
     ap.add_argument("-q", "--quiet", action="store_true", help="only the summary")
     ap.add_argument("-f", "--failfast", action="store_true", help="stop at the first failure")
+    ap.add_argument("--transport", choices=("tcp", "ws"), default=None,
+                    help="tcp (COBS over TCP, PEER_ADDR=host:port; the default) or ws "
+                    "(WebSocket, PEER_ADDR=ws://host:port/roam)")
     ap.add_argument("--durations", type=int, default=0, metavar="N",
                     help="print the N slowest tests")
     ap.add_argument("--no-warm-up", action="store_true",
@@ -65,10 +68,12 @@ def main() -> int:
                     "run script may build the subject)")
     args = ap.parse_args()
 
+    if args.transport:
+        harness.TRANSPORT = args.transport
     if args.subject:
         harness.SUBJECT_CMD = harness.parse_subject(args.subject)
     cmd = harness.subject_cmd()
-    print(f"conformance: subject = {' '.join(cmd)}", flush=True)
+    print(f"conformance: subject = {' '.join(cmd)}, transport {harness.TRANSPORT}", flush=True)
 
     loader = unittest.TestLoader()
     if args.patterns:

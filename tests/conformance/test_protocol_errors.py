@@ -209,6 +209,7 @@ class MessageErrors(ConformanceTest):
 
     def test_bad_cobs(self):
         """[message.decode-error] a COBS code byte that runs past the frame end."""
+        self.byte_stream_only()
         peer = self.start()
         peer.link.send_bytes(b"\x05\x01\x02\x00", "bad COBS frame")
         peer.expect_goodbye("message.decode-error")
@@ -243,6 +244,7 @@ class MessageErrors(ConformanceTest):
         stream of non-zero bytes with no delimiter (8 MiB at most, negotiated
         max payload 1024) must end in a Goodbye and a close, not unbounded
         buffering."""
+        self.byte_stream_only()
         peer = self.start(hello=(1024, 64 * KiB))
         link = peer.link
         chunk = b"\x01" * (64 * KiB)

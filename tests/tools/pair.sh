@@ -4,7 +4,8 @@
 #   pair.sh SERVER ADDR client CLIENT
 #       runs CLIENT <address the server reports>
 #   pair.sh SERVER ADDR subject SUBJECT SCENARIO
-#       runs the conformance subject in client mode (PEER_ADDR=host:port)
+#       runs the conformance subject in client mode (PEER_ADDR=host:port, or
+#       the ws://host:port/path the server reports)
 #
 # ADDR may use port 0; "@TMP@" in it is replaced by a fresh temporary
 # directory. Afterwards the server gets SIGTERM and must exit 0 (graceful

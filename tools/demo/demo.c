@@ -4,6 +4,10 @@
  * socket in a temporary directory, one step at a time, printing what each
  * step shows and what came back. Exit status 0 only if every step went as
  * expected.
+ *
+ *   roam-demo          over a Unix socket
+ *   roam-demo --ws     over WebSocket (ws://127.0.0.1:<free port>/demo), the
+ *                      transport browsers use
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -51,6 +55,7 @@ typedef struct server {
   roam_request *held;       /* the DEMO_HOLD call being held (server thread only) */
   atomic_int holds_started; /* read by the client thread */
   atomic_int holds_cancelled;
+  char address[160]; /* where it listens (the port picked for port 0) */
 } server;
 
 static void hold_cancelled(roam_request *r, int why, void *ud) {
@@ -124,7 +129,9 @@ static int server_start(server *sv, const char *addr) {
   rc = roam_server_new(sv->loop, &so, &sv->srv);
   if (rc == 0) rc = roam_testbed_register_with(add_handler, sv->srv);
   if (rc == 0) rc = roam_server_handle(sv->srv, DEMO_HOLD, h_hold, sv);
-  if (rc == 0) rc = roam_server_listen(sv->srv, addr, NULL);
+  roam_listener *ls = NULL;
+  if (rc == 0) rc = roam_server_listen(sv->srv, addr, &ls);
+  if (rc == 0) snprintf(sv->address, sizeof sv->address, "%s", roam_listener_address(ls));
   if (rc == 0 && pthread_create(&sv->thread, NULL, server_thread, sv) != 0) rc = ROAM_ERR_NOMEM;
   if (rc) roam_loop_free(sv->loop);
   roam_diag_set_method_name(DEMO_HOLD, "Demo.hold");
@@ -483,17 +490,24 @@ static void demo_diagnostics(roam_client *c, server *sv) {
          "then the server answered: \"%s\"", rc.value);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  bool ws = argc == 2 && strcmp(argv[1], "--ws") == 0;
+  if (argc > 1 && !ws) {
+    fprintf(stderr, "usage: roam-demo [--ws]   (default: a Unix socket; --ws: WebSocket)\n");
+    return 2;
+  }
   char dir[] = "/tmp/roam-demo-XXXXXX";
   if (!mkdtemp(dir)) {
     perror("roam-demo: mkdtemp");
     return 1;
   }
-  char addr[128];
+  char addr[160];
   snprintf(addr, sizeof addr, "unix:%s/testbed.sock", dir);
+  if (ws) snprintf(addr, sizeof addr, "ws://127.0.0.1:0/demo");
 
   server sv;
   int rc = server_start(&sv, addr);
+  if (rc == 0 && ws) snprintf(addr, sizeof addr, "%s", sv.address); /* the port picked */
   if (rc) {
     fprintf(stderr, "roam-demo: cannot start the server on %s: %s\n", addr, roam_strerror(rc));
     rmdir(dir);

@@ -50,6 +50,7 @@
 #endif
 
 #include "testbed.h"
+#include "ws_subject.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -101,6 +102,7 @@ typedef struct subject {
   roam_session *s;
   roam_dispatcher *disp;
   int fd;
+  sj_ws *ws; /* PEER_ADDR=ws://...: the WebSocket transport; NULL = TCP */
   bool ready;
   bool closed;
   int close_err;
@@ -431,6 +433,7 @@ static int connect_peer(const char *addr) {
 /* Write what the session has to send. Returns 0, or -1 when the transport
  * failed (the session has been told). */
 static int flush_output(subject *sj) {
+  if (sj->ws) return sj_ws_flush(sj->ws, sj->fd, sj->s);
   const uint8_t *data;
   size_t n;
   while ((n = roam_session_output(sj->s, &data)) > 0) {
@@ -480,6 +483,13 @@ typedef struct input {
 /* Feed the session what is left in the buffer. Returns how much it took. */
 static size_t feed_held(subject *sj, input *in) {
   size_t used = 0;
+  if (sj->ws) { /* whole messages: one may wait inside the codec */
+    bool progress = false;
+    if (in->off < in->len || sj_ws_holding(sj->ws))
+      in->off += sj_ws_feed(sj->ws, sj->s, in->buf + in->off, in->len - in->off, &progress);
+    if (in->off == in->len) in->off = in->len = 0;
+    return progress;
+  }
   if (in->off < in->len && roam_session_want_read(sj->s))
     roam_session_recv(sj->s, in->buf + in->off, in->len - in->off, &used);
   in->off += used;
@@ -492,7 +502,8 @@ static size_t feed_held(subject *sj, input *in) {
  * (one Credit for all the Data of the batch, for instance). Returns -1 when
  * the transport failed (the session has been told), else 0. */
 static int read_batch(subject *sj, input *in) {
-  for (int i = 0; i < 64 && in->off == in->len && roam_session_want_read(sj->s); i++) {
+  for (int i = 0; i < 64 && in->off == in->len && roam_session_want_read(sj->s) &&
+                  !(sj->ws && sj_ws_holding(sj->ws)); i++) {
     ssize_t r = recv(sj->fd, in->buf, sizeof in->buf, 0);
     if (r > 0) {
       in->off = 0;
@@ -526,9 +537,11 @@ static void run(subject *sj) {
     if (roam_session_is_done(sj->s) || transport_dead) break;
 
     struct pollfd p = {sj->fd, 0, 0};
-    if (in.off == in.len && !roam_session_is_closed(sj->s)) p.events |= POLLIN;
+    if (in.off == in.len && !roam_session_is_closed(sj->s) && !(sj->ws && sj_ws_holding(sj->ws)))
+      p.events |= POLLIN;
     const uint8_t *pending;
-    if (roam_session_output(sj->s, &pending) > 0) p.events |= POLLOUT;
+    if (roam_session_output(sj->s, &pending) > 0 || (sj->ws && sj_ws_has_output(sj->ws, sj->s)))
+      p.events |= POLLOUT;
     uint64_t now = now_ms();
     uint64_t due = roam_session_next_timeout(sj->s);
     int timeout = -1;
@@ -546,6 +559,7 @@ static void run(subject *sj) {
   /* When we had the last word (our Goodbye), give the peer time to read
    * it; when the peer closed, only a moment for its last bytes. */
   bool we_closed = closing || sj->close_err == ROAM_ERR_PROTOCOL;
+  if (sj->ws && !transport_dead) sj_ws_close(sj->ws, sj->fd, sj->s);
   if (transport_dead) close(sj->fd);
   else linger_close(sj->fd, we_closed ? LINGER_MS : 250);
   sj->fd = -1;
@@ -737,7 +751,27 @@ int main(void) {
     return EXIT_FAIL;
   }
 
-  sj.fd = connect_peer(addr);
+  char ws_hostport[300], ws_path[256];
+  bool use_ws = strncmp(addr, "ws://", 5) == 0;
+  if (use_ws) {
+    if (loop_kind) {
+      say("PEER_ADDR '%s' with ROAM_SUBJECT_LOOP=%s: the subject runs ws:// on its own poll loop "
+          "only (unset ROAM_SUBJECT_LOOP)", addr, loop_kind);
+      roam_dispatcher_free(sj.disp);
+      return EXIT_USAGE;
+    }
+    if (!sj_ws_supported()) {
+      say("PEER_ADDR '%s': this build has no WebSocket support (libwslay-dev, nettle-dev)", addr);
+      roam_dispatcher_free(sj.disp);
+      return EXIT_USAGE;
+    }
+    if (sj_ws_split(addr, ws_hostport, sizeof ws_hostport, ws_path, sizeof ws_path) != 0) {
+      say("PEER_ADDR '%s' is not ws://host:port/path", addr);
+      roam_dispatcher_free(sj.disp);
+      return EXIT_USAGE;
+    }
+  }
+  sj.fd = connect_peer(use_ws ? ws_hostport : addr);
   if (sj.fd < 0) {
     roam_dispatcher_free(sj.disp);
     return sj.fd == -2 ? EXIT_USAGE : EXIT_FAIL;
@@ -761,6 +795,7 @@ int main(void) {
     }
     goto finished;
   }
+  if (use_ws) cfg.flags |= ROAM_SESSION_MESSAGE_TRANSPORT;
   roam_session_callbacks cbs;
   memset(&cbs, 0, sizeof cbs);
   cbs.on_ready = on_ready;
@@ -772,6 +807,17 @@ int main(void) {
     close(sj.fd);
     roam_dispatcher_free(sj.disp);
     return EXIT_FAIL;
+  }
+  if (use_ws) {
+    char err[200];
+    sj.ws = sj_ws_open(sj.fd, ws_hostport, ws_path, sj.s, 5000, err, sizeof err);
+    if (!sj.ws) {
+      say("%s: %s", addr, err);
+      roam_session_free(sj.s);
+      close(sj.fd);
+      roam_dispatcher_free(sj.disp);
+      return EXIT_FAIL;
+    }
   }
   /* Hello is queued: put it on the wire before anything else
    * [message.hello.timing]. */
@@ -804,6 +850,7 @@ finished:;
     status = EXIT_OK;
   }
   roam_session_free(sj.s); /* NULL on the runtime: freed with the link */
+  sj_ws_free(sj.ws);
   roam_dispatcher_free(sj.disp);
   roam_diag_uninstall_sigusr1();
   if (roam_testbed_live_calls() != 0) {

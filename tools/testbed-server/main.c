@@ -1,12 +1,13 @@
 /*
- * roam-testbed-server ADDR
+ * roam-testbed-server [--ws-origins LIST] ADDR [ADDR...]
  *
- * Serves the Testbed service on ADDR ("host:port", "tcp://host:port",
- * "unix:/path"; port 0 picks a free port) to every link that connects, and
+ * Serves the Testbed service on every ADDR ("host:port", "tcp://host:port",
+ * "unix:/path", "ws://host:port/path"; port 0 picks a free port; a ws://
+ * listener accepts the Origins in LIST only, when given) to every link that connects, and
  * on the virtual connections those links open, until SIGINT or SIGTERM;
  * then it shuts down gracefully (calls in progress get up to 5 s to finish).
  *
- * Prints one line to stdout once it listens:  listening on <address>
+ * Prints one line per address to stdout once it listens:  listening on <address>
  * Everything else goes to stderr. Exit status 0 after a clean shutdown.
  */
 #include <signal.h>
@@ -65,8 +66,15 @@ static void on_signal(roam_loop *loop, int signo, void *ud) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: roam-testbed-server ADDR   (host:port, tcp://host:port, unix:/path)\n");
+  const char *origins = NULL;
+  int first = 1;
+  if (argc > 2 && strcmp(argv[1], "--ws-origins") == 0) {
+    origins = argv[2];
+    first = 3;
+  }
+  if (first >= argc) {
+    fprintf(stderr, "usage: roam-testbed-server [--ws-origins LIST] ADDR [ADDR...]   "
+                    "(host:port, tcp://host:port, unix:/path, ws://host:port/path)\n");
     return 2;
   }
   roam_loop_options lo;
@@ -85,23 +93,29 @@ int main(int argc, char **argv) {
   so.user_data = &a;
   so.link.session.name = "testbed-server";
   so.link.on_connect = on_connect;
+  so.link.ws_origins = origins;
   so.on_link_open = on_link_open;
   roam_server *srv;
   rc = roam_server_new(loop, &so, &srv);
   a.srv = srv;
   if (rc == 0) rc = roam_testbed_register_with(add_handler, srv);
-  roam_listener *listener = NULL;
-  if (rc == 0) rc = roam_server_listen(srv, argv[1], &listener);
-  if (rc) {
-    fprintf(stderr, "roam-testbed-server: cannot serve on %s: %s\n", argv[1], roam_strerror(rc));
-    roam_loop_free(loop);
-    return 1;
+  roam_listener *listeners[16];
+  int nl = 0;
+  for (int i = first; i < argc; i++) {
+    if (rc == 0 && nl == 16) rc = ROAM_ERR_LIMIT;
+    if (rc == 0) rc = roam_server_listen(srv, argv[i], &listeners[nl]);
+    if (rc) {
+      fprintf(stderr, "roam-testbed-server: cannot serve on %s: %s\n", argv[i], roam_strerror(rc));
+      roam_loop_free(loop);
+      return 1;
+    }
+    nl++;
   }
   roam_loop_signal(loop, SIGINT, on_signal, srv);
   roam_loop_signal(loop, SIGTERM, on_signal, srv);
   roam_diag_install_sigusr1(2);
 
-  printf("listening on %s\n", roam_listener_address(listener));
+  for (int i = 0; i < nl; i++) printf("listening on %s\n", roam_listener_address(listeners[i]));
   fflush(stdout);
 
   rc = roam_loop_run(loop);
