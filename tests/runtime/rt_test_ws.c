@@ -3,7 +3,8 @@
  * bytes to the negotiated maximum, 64 pipelined 64 KiB calls against a
  * server with a small output high-water mark (messages held back while its
  * output drains), a wrong path refused, and the reconnecting client (server
- * killed, a new one on the same address).
+ * killed, a new one on the same address); links handed to the other loops
+ * of a server on three loops.
  */
 #include <netinet/in.h>
 #include <signal.h>
@@ -141,6 +142,16 @@ int main(void) {
     CHECK(strncmp(bound, "ws://127.0.0.1:", 15) == 0);
     test_echo_sizes(bound);
     test_pipelined(bound);
+    test_wrong_path(bound);
+    CHECK_EQ(t_stop_server(pid, SIGTERM), 0);
+  }
+  /* a server on several loops hands accepted WebSocket links to the other
+   * loops: they must stay WebSocket links there */
+  t_server_opts lo = {.loops = 3};
+  pid = t_fork_server("ws://127.0.0.1:0/rt", &lo, bound, sizeof bound);
+  CHECK(pid > 0);
+  if (pid > 0) {
+    for (int i = 0; i < 6; i++) test_echo_sizes(bound);
     test_wrong_path(bound);
     CHECK_EQ(t_stop_server(pid, SIGTERM), 0);
   }

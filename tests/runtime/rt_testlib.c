@@ -345,6 +345,7 @@ static void run_server(const char *addr, const t_server_opts *o, int wfd) {
   roam_server_options so;
   roam_server_options_init(&so);
   t_apply_opts(&so.link, o);
+  if (o && o->loops) so.loops = o->loops;
   roam_server *srv;
   if (roam_server_new(loop, &so, &srv) != 0) _exit(91);
   t_register_handlers(srv);

@@ -58,6 +58,7 @@ typedef struct t_server_opts {
   uint64_t shutdown_ms;    /* graceful shutdown deadline */
   uint64_t delay_ms;       /* t_fork_server_delayed: wait before listening */
   size_t eager_flush;      /* eager_flush_bytes (0 = default) */
+  uint32_t loops;          /* roam_server_options.loops (0 = default) */
 } t_server_opts;
 
 /* Register the test handlers on a server. */
