@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gen.h"
 #include "schema.h"
 
 static int usage(void) {
@@ -67,8 +68,7 @@ int main(int argc, char **argv) {
         for (size_t m = 0; m < file->services[k].nmethods; m++)
           printf("%s.%s 0x%016llx\n", file->services[k].name, file->services[k].methods[m].name,
                  (unsigned long long)file->services[k].methods[m].id);
-    } else {
-      fprintf(stderr, "roam-gen: -o: code generation is not built yet\n");
+    } else if (roam_gen_write(file, outdir) != 0) {
       status = 1;
     }
   }
