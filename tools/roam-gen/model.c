@@ -212,30 +212,29 @@ const char *arg_ptr(gen *g, const ctype *ct, const char *param) {
 
 /* ---- derived properties ---- */
 
-static bool views_of(ctype *ct, int depth) {
-  if (depth > 64)
-    return false;
+/* Whether any direct part of ct holds views (one step of a fixpoint). */
+static bool views_step(const ctype *ct) {
   switch (ct->kind) {
   case CT_PRIM: return ct->views;
   case CT_STRUCT:
     for (size_t i = 0; i < ct->count; i++)
-      if (views_of(ct->ftypes[i], depth + 1))
+      if (ct->ftypes[i]->views)
         return true;
     return false;
   case CT_CENUM: return false;
   case CT_ENUM:
     for (size_t v = 0; v < ct->decl->nvariants; v++)
-      for (size_t i = 0; i < ct->decl->variants[v].body.count; i++)
-        if (views_of(ct->vtypes[v][i], depth + 1))
+      for (size_t i = 0; ct->vtypes[v] && i < ct->decl->variants[v].body.count; i++)
+        if (ct->vtypes[v][i]->views)
           return true;
     return false;
   case CT_TUP:
     for (size_t i = 0; i < ct->count; i++)
-      if (views_of(ct->elems[i], depth + 1))
+      if (ct->elems[i]->views)
         return true;
     return false;
-  case CT_MAP: return views_of(ct->elem, depth + 1) || views_of(ct->elem2, depth + 1);
-  default: return views_of(ct->elem, depth + 1);
+  case CT_MAP: return ct->elem->views || ct->elem2->views;
+  default: return ct->elem->views;
   }
 }
 
@@ -485,8 +484,13 @@ int model_build(gen *g) {
       ct->value_fn = scope_take(g, &g->ids, gen_fmt(g, "%s_%s_value_fn", g->prefix, base));
   }
   /* 4. derived properties; arrays C can hold */
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (ctype *ct = g->first; ct; ct = ct->next)
+      if (!ct->views && views_step(ct))
+        ct->views = changed = true;
+  }
   for (ctype *ct = g->first; ct; ct = ct->next) {
-    ct->views = views_of(ct, 0);
     minwire_of(ct);
     if (ct->kind == CT_ARR && ct->len > RS_MAX_C_ARRAY) {
       snprintf(g->error, sizeof g->error, "%s: array type %s is too large for C (at most %u "
