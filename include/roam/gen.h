@@ -34,6 +34,14 @@
 extern "C" {
 #endif
 
+/* Internal functions of generated files that a build may not call (with
+ * ROAM_GEN_SESSION_ONLY, the client half is left out). */
+#if defined(__GNUC__) || defined(__clang__)
+#define ROAM_GEN_UNUSED __attribute__((unused))
+#else
+#define ROAM_GEN_UNUSED
+#endif
+
 /* ---- values ----------------------------------------------------------- */
 
 typedef struct roam_str {

@@ -152,3 +152,7 @@ int roam_gen_chan_send(roam_chan *ch, roam_gen_encode_fn fn, const void *value,
   gen_buf_free(&b);
   return rc;
 }
+
+int roam_gen_add_server(void *server, uint64_t method_id, roam_handler_fn fn, void *ud) {
+  return roam_server_handle(server, method_id, fn, ud);
+}

@@ -295,7 +295,3 @@ int roam_gen_request_close(roam_gen_request *g, size_t index) {
 int roam_gen_add_dispatcher(void *dispatcher, uint64_t method_id, roam_handler_fn fn, void *ud) {
   return roam_dispatcher_add(dispatcher, method_id, fn, ud);
 }
-
-int roam_gen_add_server(void *server, uint64_t method_id, roam_handler_fn fn, void *ud) {
-  return roam_server_handle(server, method_id, fn, ud);
-}

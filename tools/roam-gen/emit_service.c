@@ -55,7 +55,8 @@ void emit_service_header(gen *g, sb *h) {
               gs->n_ids, gs->m_count, gs->n_names, gs->m_count);
 
     /* ---- client ---- */
-    sb_printf(h, "/* ---- %s: client ---- */\n\n", svc->name);
+    sb_printf(h, "/* ---- %s: client (needs the runtime: not with ROAM_GEN_SESSION_ONLY) ---- */\n\n"
+                 "#ifndef ROAM_GEN_SESSION_ONLY\n", svc->name);
     for (size_t j = 0; j < svc->nmethods; j++) {
       gmethod *gm = &gs->methods[j];
       sb_doc(h, gm->m->doc, 0);
@@ -97,6 +98,7 @@ void emit_service_header(gen *g, sb *h) {
       sb_printf(h, "void %s(%s *roam_call);\n\n", gm->n_abort, gm->n_call);
     }
 
+    sb_puts(h, "#endif /* ROAM_GEN_SESSION_ONLY */\n\n");
     /* ---- server ---- */
     sb_printf(h, "/* ---- %s: server ---- */\n\n", svc->name);
     for (size_t j = 0; j < svc->nmethods; j++) {
@@ -117,7 +119,7 @@ void emit_service_header(gen *g, sb *h) {
               "/* Register every method of h (which must outlive the dispatcher or server)\n"
               " * and the method names for diagnostics. 0 or the first error. */\n"
               "int %s(roam_dispatcher *d, const %s *h);\n"
-              "int %s(roam_server *srv, const %s *h);\n"
+              "#ifndef ROAM_GEN_SESSION_ONLY\nint %s(roam_server *srv, const %s *h);\n#endif\n"
               "int %s(roam_gen_add_fn add, void *ctx, const %s *h);\n"
               "/* Only the names (for diagnostics dumps of a client). */\nvoid %s(void);\n\n",
               gs->n_register, gs->n_handlers, gs->n_register_server, gs->n_handlers,
@@ -177,7 +179,7 @@ static void args_struct(gen *g, sb *c, const gmethod *gm) {
     sb_printf(c, "  %s %s;\n", gm->chan[a] >= 0 ? "uint64_t" : gm->ptypes[a]->cname,
               gm->params[a]);
   sb_printf(c, "} %s__args;\n\n", gm->fn);
-  sb_printf(c, "static int %s__args_enc(roam_enc *e, const void *p) {\n  const %s__args *v = p;\n",
+  sb_printf(c, "static inline ROAM_GEN_UNUSED int %s__args_enc(roam_enc *e, const void *p) {\n  const %s__args *v = p;\n",
             gm->fn, gm->fn);
   if (gm->m->nparams == 0)
     sb_puts(c, "  (void)v;\n");
@@ -477,7 +479,7 @@ void emit_service_source(gen *g, sb *c) {
   if (any_result)
     sb_printf(c,
               "/* Decode a whole reply value (trailing bytes are an error). */\n"
-              "static int %s__decode_all(roam_bytes v, int (*fn)(roam_dec *, void *, roam_arena *),\n"
+              "static inline ROAM_GEN_UNUSED int %s__decode_all(roam_bytes v, int (*fn)(roam_dec *, void *, roam_arena *),\n"
               "                          void *out, roam_arena *a) {\n"
               "  roam_dec d;\n  roam_dec_init(&d, v.ptr, v.len);\n  int rc = fn(&d, out, a);\n"
               "  if (rc == 0)\n    rc = roam_dec_finish(&d);\n"
@@ -497,7 +499,9 @@ void emit_service_source(gen *g, sb *c) {
     for (size_t j = 0; j < svc->nmethods; j++) {
       gmethod *gm = &gs->methods[j];
       args_struct(g, c, gm);
+      sb_puts(c, "#ifndef ROAM_GEN_SESSION_ONLY\n");
       emit_client(g, c, gs, gm);
+      sb_puts(c, "#endif /* ROAM_GEN_SESSION_ONLY */\n\n");
       emit_server(g, c, gs, gm);
     }
     /* registration */
@@ -523,8 +527,8 @@ void emit_service_source(gen *g, sb *c) {
     sb_printf(c, "  %s();\n  return 0;\n}\n\n", gs->n_register_names);
     sb_printf(c, "int %s(roam_dispatcher *d, const %s *h) {\n"
                  "  return %s(roam_gen_add_dispatcher, d, h);\n}\n\n"
-                 "int %s(roam_server *srv, const %s *h) {\n"
-                 "  return %s(roam_gen_add_server, srv, h);\n}\n\n",
+                 "#ifndef ROAM_GEN_SESSION_ONLY\nint %s(roam_server *srv, const %s *h) {\n"
+                 "  return %s(roam_gen_add_server, srv, h);\n}\n#endif\n\n",
               gs->n_register, gs->n_handlers, gs->n_register_with, gs->n_register_server,
               gs->n_handlers, gs->n_register_with);
   }

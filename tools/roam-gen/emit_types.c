@@ -165,7 +165,8 @@ void emit_header(gen *g, sb *h) {
     if (ct->kind == CT_MAP)
       sb_printf(h, "struct %s {\n  %s key;\n  %s value;\n};\n\n", ct->entry, ct->elem->cname,
                 ct->elem2->cname);
-  /* channel handles of the client side */
+  /* channel handles of the client side (runtime) */
+  sb_puts(h, "#ifndef ROAM_GEN_SESSION_ONLY\n");
   for (ctype *ct = g->first; ct; ct = ct->next) {
     if (ct->sender)
       sb_printf(h,
@@ -186,6 +187,9 @@ void emit_header(gen *g, sb *h) {
                 "int %s(%s *r, %s *out, roam_arena *a, uint64_t timeout_ms);\n\n",
                 ct->key, ct->receiver, ct->receiver, ct->key, ct->receiver_recv, ct->receiver,
                 ct->cname);
+  }
+  sb_puts(h, "#endif /* ROAM_GEN_SESSION_ONLY */\n\n");
+  for (ctype *ct = g->first; ct; ct = ct->next) {
     if (ct->value_fn)
       sb_printf(h,
                 "/* A server-side receiver's callback: one %s value (valid during the\n"
@@ -261,12 +265,12 @@ static const char *prim_dec(roam_schema_kind k) {
 }
 
 static void proto(gen *g, sb *c, const ctype *ct, bool body) {
-  sb_printf(c, "static inline void %s__e_%s(roam_enc *e, %sv)%s\n", g->prefix, ct->fn,
+  sb_printf(c, "static inline ROAM_GEN_UNUSED void %s__e_%s(roam_enc *e, %sv)%s\n", g->prefix, ct->fn,
             const_ptr(g, ct), body ? " {" : ";");
 }
 
 static void dproto(gen *g, sb *c, const ctype *ct, bool body) {
-  sb_printf(c, "static inline int %s__d_%s(roam_dec *d, %s *out, roam_arena *a, unsigned depth)%s\n",
+  sb_printf(c, "static inline ROAM_GEN_UNUSED int %s__d_%s(roam_dec *d, %s *out, roam_arena *a, unsigned depth)%s\n",
             g->prefix, ct->fn, ct->cname, body ? " {" : ";");
 }
 
@@ -451,9 +455,9 @@ void emit_source(gen *g, sb *c) {
     emit_dec(g, c, ct);
     if (ct->want_v)
       sb_printf(c,
-                "static inline int %s__ve_%s(roam_enc *e, const void *v) {\n"
+                "static inline ROAM_GEN_UNUSED int %s__ve_%s(roam_enc *e, const void *v) {\n"
                 "  %s__e_%s(e, (%s)v);\n  return roam_enc_error(e);\n}\n\n"
-                "static inline int %s__vd_%s(roam_dec *d, void *out, roam_arena *a) {\n"
+                "static inline ROAM_GEN_UNUSED int %s__vd_%s(roam_dec *d, void *out, roam_arena *a) {\n"
                 "  return %s__d_%s(d, (%s *)out, a, 0);\n}\n\n",
                 g->prefix, ct->fn, g->prefix, ct->fn, const_ptr(g, ct), g->prefix, ct->fn,
                 g->prefix, ct->fn, ct->cname);
@@ -475,6 +479,7 @@ void emit_source(gen *g, sb *c) {
     sb_puts(c, "  }\n  return \"?\";\n}\n\n");
   }
   /* client-side channel handles */
+  sb_puts(c, "#ifndef ROAM_GEN_SESSION_ONLY\n");
   for (ctype *ct = g->first; ct; ct = ct->next) {
     if (ct->sender)
       sb_printf(c,
@@ -500,4 +505,5 @@ void emit_source(gen *g, sb *c) {
                 g->prefix, ct->fn);
     }
   }
+  sb_puts(c, "#endif /* ROAM_GEN_SESSION_ONLY */\n\n");
 }
