@@ -15,6 +15,9 @@
  * The rest (roam_gen_*) is the runtime half of generated client stubs and
  * server handler tables: argument decoding against a request, typed replies,
  * channels. Generated code calls it; applications use the generated names.
+ * The server side and the arena (src/gen/request.c, arena.c) need only the
+ * session layer; the client side (src/gen/call.c) needs the runtime, and a
+ * generated file compiled with ROAM_GEN_SESSION_ONLY leaves it out.
  *
  * Thread-safety: an arena belongs to one thread at a time. Request handles
  * and server-side channels belong to the thread of their session (the loop
