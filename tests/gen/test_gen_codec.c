@@ -309,21 +309,22 @@ static size_t read_golden(const char *name, uint8_t *out, size_t cap) {
   return n;
 }
 
-/* Decode the vector as T, re-encode it, compare, and return the value. */
+/* Decode the vector as T, re-encode it, compare, and return the value
+ * (whose views point into `raw`, a buffer of the calling function). */
 #define GOLDEN(T, name, out)                                                    \
   do {                                                                         \
-    uint8_t raw_[256];                                                         \
-    size_t n_ = read_golden(name, raw_, sizeof raw_);                         \
-    roam_dec d_ = dec_of(raw_, n_);                                           \
+    size_t n_ = read_golden(name, raw, sizeof raw);                           \
+    roam_dec d_ = dec_of(raw, n_);                                            \
     assert_int_equal(T##_decode(&d_, (out), &a), 0);                          \
     assert_int_equal(roam_dec_finish(&d_), 0);                                \
     buf b_;                                                                    \
     assert_int_equal(T##_encode(enc(&b_), (out)), 0);                         \
-    expect_bytes(&b_.e, raw_, n_);                                            \
+    expect_bytes(&b_.e, raw, n_);                                             \
   } while (0)
 
 static void test_golden(void **st) {
   (void)st;
+  uint8_t raw[256];
   roam_arena a;
   roam_arena_init(&a, NULL);
   golden_g_bool gb;
