@@ -4,7 +4,8 @@
  * first byte picks a type, the rest is decoded into an arena with a cap.
  * A failed decode must simply fail (no crash, no leak: the arena frees
  * everything). A value that decodes re-encodes, and that encoding decodes
- * and re-encodes to the same bytes.
+ * and re-encodes to the same bytes, whichever path the encoder takes
+ * (direct writes into a roomy buffer, or the general path).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -96,6 +97,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(kinds[which].enc(&e2, &w) == 0);
     CHECK(roam_enc_size(&e1) == roam_enc_size(&e2));
     CHECK(memcmp(roam_enc_data(&e1), roam_enc_data(&e2), roam_enc_size(&e1)) == 0);
+    /* the direct writers (a roomy buffer) and the general path (an exact
+     * buffer, no room to spare) agree with the growing encoder */
+    static uint8_t big[1 << 16];
+    uint8_t *exact = malloc(roam_enc_size(&e1) + 1);
+    CHECK(exact != NULL);
+    roam_enc e3, e4;
+    roam_enc_init(&e3, big, sizeof big);
+    roam_enc_init(&e4, exact, roam_enc_size(&e1));
+    if (kinds[which].enc(&e3, &v) == 0) { /* may not fit in 64 KiB */
+      CHECK(roam_enc_size(&e3) == roam_enc_size(&e1));
+      CHECK(memcmp(big, roam_enc_data(&e1), roam_enc_size(&e1)) == 0);
+    }
+    CHECK(kinds[which].enc(&e4, &v) == 0);
+    CHECK(memcmp(exact, roam_enc_data(&e1), roam_enc_size(&e1)) == 0);
+    free(exact);
     roam_enc_free(&e1);
     roam_enc_free(&e2);
   }

@@ -192,6 +192,44 @@ static void check_kind(const every_kinds *k, const uint8_t *want, size_t n) {
   roam_arena_free(&a);
 }
 
+/* Bounded types are written directly when the buffer has room for their
+ * largest encoding, and through the general path otherwise: same bytes,
+ * and a buffer too small is still reported. */
+static void test_exact_buffers(void **st) {
+  (void)st;
+  every_kinds k = {.tag = EVERY_KINDS_TWO, .two = {-1, 300}};
+  uint8_t exact[4], small[3];
+  roam_enc e;
+  roam_enc_init(&e, exact, sizeof exact);
+  assert_int_equal(every_kinds_encode(&e, &k), 0);
+  expect_bytes(&e, BYTES(0x02, 0xff, 0xac, 0x02));
+  roam_enc_init(&e, small, sizeof small);
+  assert_int_equal(every_kinds_encode(&e, &k), ROAM_ERR_BUFFER_FULL);
+  every_tagged t = {.tag = EVERY_TAGGED_TAG, .tag_2 = 9};
+  roam_enc_init(&e, exact, 2);
+  assert_int_equal(every_tagged_encode(&e, &t), 0);
+  expect_bytes(&e, BYTES(0x00, 0x09));
+  /* a Vec of bounded elements: all at once with room, one by one without */
+  int32_t v[] = {1, -1, 64, -65};
+  golden_g_vec_i32 gv = {{v, 4}};
+  static const uint8_t want[] = {0x04, 0x02, 0x01, 0x80, 0x01, 0x81, 0x01};
+  buf b;
+  assert_int_equal(golden_g_vec_i32_encode(enc(&b), &gv), 0);
+  expect_bytes(&b.e, want, sizeof want);
+  roam_enc_init(&e, small, 0);
+  uint8_t seven[sizeof want];
+  roam_enc_init(&e, seven, sizeof seven);
+  assert_int_equal(golden_g_vec_i32_encode(&e, &gv), 0);
+  expect_bytes(&e, want, sizeof want);
+  roam_enc_init(&e, seven, sizeof seven - 1);
+  assert_int_equal(golden_g_vec_i32_encode(&e, &gv), ROAM_ERR_BUFFER_FULL);
+  /* an invalid tag fails on both paths */
+  every_kinds bad = {.tag = (every_kinds_tag)42};
+  assert_int_equal(every_kinds_encode(enc(&b), &bad), ROAM_ERR_INVALID_ARG);
+  roam_enc_init(&e, exact, 1);
+  assert_int_not_equal(every_kinds_encode(&e, &bad), 0);
+}
+
 static void test_enums_and_structs(void **st) {
   (void)st;
   every_kinds k = {.tag = EVERY_KINDS_NOTHING};
@@ -457,6 +495,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_prims),       cmocka_unit_test(test_containers),
       cmocka_unit_test(test_enums_and_structs), cmocka_unit_test(test_recursion),
+      cmocka_unit_test(test_exact_buffers),
       cmocka_unit_test(test_golden),      cmocka_unit_test(test_testbed_constants),
       cmocka_unit_test(test_arena),
   };

@@ -284,9 +284,202 @@ static void dec_call(gen *g, sb *c, const ctype *ct, const char *expr, int inden
             g->prefix, ct->fn, expr, indent + 2, "");
 }
 
+/* ---- the fast path: types of bounded size are written straight into the
+ * encoder's buffer when it has room for the largest encoding ---- */
+
+#define MAX_DIRECT 256 /* larger bounded types take the general path */
+
+static int varint_len(uint64_t v) {
+  int n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+static int add_max(int a, int b) { return a < 0 || b < 0 || a + b > MAX_DIRECT ? -1 : a + b; }
+
+/* Largest encoding of ct in bytes, or -1 when unbounded (or too large). */
+static int maxwire(ctype *ct) {
+  if (ct->maxw != -2)
+    return ct->maxw;
+  ct->maxw = -1; /* recursion: unbounded */
+  int m = -1;
+  switch (ct->kind) {
+  case CT_PRIM:
+    switch (ct->prim) {
+    case ROAM_SCHEMA_BOOL:
+    case ROAM_SCHEMA_U8:
+    case ROAM_SCHEMA_I8: m = 1; break;
+    case ROAM_SCHEMA_U16:
+    case ROAM_SCHEMA_I16: m = 3; break;
+    case ROAM_SCHEMA_U32:
+    case ROAM_SCHEMA_I32: m = 5; break;
+    case ROAM_SCHEMA_U64:
+    case ROAM_SCHEMA_I64: m = 10; break;
+    case ROAM_SCHEMA_F32: m = 4; break;
+    case ROAM_SCHEMA_F64: m = 8; break;
+    case ROAM_SCHEMA_UNIT: m = 0; break;
+    default: m = -1; /* strings, bytes, char and 128-bit integers: the library */
+    }
+    break;
+  case CT_CENUM: m = varint_len(ct->decl->nvariants - 1); break;
+  case CT_STRUCT:
+    m = 0;
+    for (size_t i = 0; i < ct->count; i++)
+      m = add_max(m, maxwire(ct->ftypes[i]));
+    break;
+  case CT_ENUM: {
+    int best = 0;
+    for (size_t v = 0; v < ct->decl->nvariants && best >= 0; v++) {
+      int pm = 0;
+      for (size_t i = 0; ct->vmember[v] && i < ct->decl->variants[v].body.count; i++)
+        pm = add_max(pm, maxwire(ct->vtypes[v][i]));
+      best = pm < 0 ? -1 : pm > best ? pm : best;
+    }
+    m = add_max(varint_len(ct->decl->nvariants - 1), best);
+    break;
+  }
+  case CT_OPT: m = add_max(1, maxwire(ct->elem)); break;
+  case CT_TUP:
+    m = 0;
+    for (size_t i = 0; i < ct->count; i++)
+      m = add_max(m, maxwire(ct->elems[i]));
+    break;
+  case CT_ARR: {
+    int e = maxwire(ct->elem);
+    m = e < 0 ? -1 : ct->len == 0 ? 0 : (uint64_t)e * ct->len > MAX_DIRECT ? -1 : (int)(e * ct->len);
+    break;
+  }
+  default: m = -1; /* Vec, sets, maps, Box */
+  }
+  ct->maxw = m;
+  return m;
+}
+
+/* One statement writing a bounded value at p: "p = ...;" (NULL: invalid). */
+static void put_call(gen *g, sb *c, const ctype *ct, const char *expr, int indent) {
+  if (ct->kind != CT_PRIM) {
+    sb_printf(c, "%*sif ((p = %s__w_%s(p, %s)) == NULL)\n%*sreturn NULL;\n", indent, "", g->prefix,
+              ct->fn, expr, indent + 2, "");
+    return;
+  }
+  const char *P = g->prefix;
+  switch (ct->prim) {
+  case ROAM_SCHEMA_BOOL: sb_printf(c, "%*s*p++ = *(%s) ? 1 : 0;\n", indent, "", expr); break;
+  case ROAM_SCHEMA_U8:
+  case ROAM_SCHEMA_I8: sb_printf(c, "%*s*p++ = (uint8_t)*(%s);\n", indent, "", expr); break;
+  case ROAM_SCHEMA_U16:
+  case ROAM_SCHEMA_U32:
+  case ROAM_SCHEMA_U64: sb_printf(c, "%*sp = %s__put_varint(p, *(%s));\n", indent, "", P, expr); break;
+  case ROAM_SCHEMA_I16:
+  case ROAM_SCHEMA_I32:
+  case ROAM_SCHEMA_I64:
+    sb_printf(c, "%*sp = %s__put_varint(p, %s__zigzag(*(%s)));\n", indent, "", P, P, expr);
+    break;
+  case ROAM_SCHEMA_F32:
+    sb_printf(c, "%*sp = %s__put_f32(p, *(%s));\n", indent, "", P, expr);
+    break;
+  case ROAM_SCHEMA_F64:
+    sb_printf(c, "%*sp = %s__put_f64(p, *(%s));\n", indent, "", P, expr);
+    break;
+  default: sb_printf(c, "%*s(void)(%s);\n", indent, "", expr); break; /* () */
+  }
+}
+
+/* uint8_t *P__w_<fn>(uint8_t *p, const T *v): for bounded non-primitive types. */
+static void emit_writer(gen *g, sb *c, ctype *ct) {
+  const roam_schema_decl *d = ct->decl;
+  sb_printf(c, "static inline ROAM_GEN_UNUSED uint8_t *%s__w_%s(uint8_t *p, %sv) {\n", g->prefix,
+            ct->fn, const_ptr(g, ct));
+  switch (ct->kind) {
+  case CT_STRUCT:
+    if (ct->count == 0)
+      sb_puts(c, "  (void)v;\n");
+    for (size_t i = 0; i < ct->count; i++)
+      put_call(g, c, ct->ftypes[i], gen_fmt(g, "&v->%s", ct->fields[i]), 2);
+    break;
+  case CT_CENUM:
+    sb_printf(c, "  if ((unsigned)*v >= %zuu)\n    return NULL;\n"
+                 "  return %s__put_varint(p, (uint64_t)*v);\n}\n\n",
+              d->nvariants, g->prefix);
+    return;
+  case CT_ENUM:
+    sb_puts(c, "  switch (v->tag) {\n");
+    for (size_t v = 0; v < d->nvariants; v++) {
+      const roam_schema_body *b = &d->variants[v].body;
+      sb_printf(c, "  case %s:\n    p = %s__put_varint(p, %zuu);\n", ct->vconst[v], g->prefix, v);
+      for (size_t i = 0; ct->vmember[v] && i < b->count; i++) {
+        const char *expr = b->shape == ROAM_SCHEMA_SHAPE_TUPLE && b->count == 1
+                               ? gen_fmt(g, "&v->%s", ct->vmember[v])
+                               : gen_fmt(g, "&v->%s.%s", ct->vmember[v], ct->vfields[v][i]);
+        put_call(g, c, ct->vtypes[v][i], expr, 4);
+      }
+      sb_puts(c, "    return p;\n");
+    }
+    sb_puts(c, "  default:\n    return NULL;\n  }\n}\n\n");
+    return;
+  case CT_OPT:
+    sb_puts(c, "  if (!v->is_some) {\n    *p++ = 0;\n    return p;\n  }\n  *p++ = 1;\n");
+    put_call(g, c, ct->elem, "&v->value", 2);
+    break;
+  case CT_TUP:
+    for (size_t i = 0; i < ct->count; i++)
+      put_call(g, c, ct->elems[i], gen_fmt(g, "&v->_%zu", i), 2);
+    break;
+  case CT_ARR:
+    if (ct->len == 0) {
+      sb_puts(c, "  (void)v;\n");
+    } else {
+      sb_printf(c, "  for (size_t i = 0; i < %lluu; i++) {\n", (unsigned long long)ct->len);
+      put_call(g, c, ct->elem, "&v->items[i]", 4);
+      sb_puts(c, "  }\n");
+    }
+    break;
+  default: break;
+  }
+  sb_puts(c, "  return p;\n}\n\n");
+}
+
+/* At the top of a bounded type's encoder: write directly when there is room. */
+static void fast_path(gen *g, sb *c, ctype *ct) {
+  int m = maxwire(ct);
+  if (ct->kind == CT_PRIM || m <= 0) /* m 0: nothing to write anyway */
+    return;
+  sb_printf(c, "  if (!roam_enc_error(e) && e->cap - e->len >= %du) { /* room for the largest */\n"
+               "    uint8_t *s = e->buf + e->len, *p = %s__w_%s(s, v);\n"
+               "    if (p)\n      roam_enc_commit(e, (size_t)(p - s));\n"
+               "    else\n      roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);\n    return;\n  }\n",
+            m, g->prefix, ct->fn);
+}
+
+/* A sequence of bounded elements: every element written directly when the
+ * buffer has room for all of them at their largest. */
+static void fast_seq(gen *g, sb *c, ctype *ct) {
+  int m = ct->kind == CT_MAP ? -1 : maxwire(ct->elem);
+  if (m <= 0)
+    return;
+  sb_printf(c, "  if (!roam_enc_error(e) && v->len <= (SIZE_MAX - 10u) / %du &&\n"
+               "      e->cap - e->len >= 10u + v->len * %du) {\n"
+               "    uint8_t *s = e->buf + e->len, *p = %s__put_varint(s, v->len);\n"
+               "    for (size_t i = 0; i < v->len && p; i++)\n",
+            m, m, g->prefix);
+  if (ct->elem->kind == CT_PRIM) {
+    sb_puts(c, "    {\n");
+    put_call(g, c, ct->elem, "&v->items[i]", 6);
+    sb_puts(c, "    }\n");
+  } else {
+    sb_printf(c, "      p = %s__w_%s(p, &v->items[i]);\n", g->prefix, ct->elem->fn);
+  }
+  sb_puts(c, "    if (p)\n      roam_enc_commit(e, (size_t)(p - s));\n"
+             "    else\n      roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);\n    return;\n  }\n");
+}
+
 static void emit_enc(gen *g, sb *c, ctype *ct) {
   const roam_schema_decl *d = ct->decl;
   proto(g, c, ct, true);
+  fast_path(g, c, ct);
   switch (ct->kind) {
   case CT_PRIM: sb_printf(c, "  %s\n", prim_enc(ct->prim)); break;
   case CT_STRUCT:
@@ -318,8 +511,9 @@ static void emit_enc(gen *g, sb *c, ctype *ct) {
   case CT_SET:
   case CT_MAP:
     sb_puts(c, "  if (v->len && v->items == NULL) {\n    roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);\n"
-               "    return;\n  }\n  roam_enc_len(e, v->len);\n"
-               "  for (size_t i = 0; i < v->len; i++) {\n");
+               "    return;\n  }\n");
+    fast_seq(g, c, ct);
+    sb_puts(c, "  roam_enc_len(e, v->len);\n  for (size_t i = 0; i < v->len; i++) {\n");
     if (ct->kind == CT_MAP) {
       enc_call(g, c, ct->elem, "&v->items[i].key", 4);
       enc_call(g, c, ct->elem2, "&v->items[i].value", 4);
@@ -444,6 +638,28 @@ static void emit_dec(gen *g, sb *c, ctype *ct) {
 }
 
 void emit_source(gen *g, sb *c) {
+  const char *P = g->prefix;
+  sb_printf(c,
+            "/* ---- direct writers (bounded types, when the buffer has room) ---- */\n\n"
+            "static inline ROAM_GEN_UNUSED uint8_t *%s__put_varint(uint8_t *p, uint64_t v) {\n"
+            "  while (v >= 0x80) {\n    *p++ = (uint8_t)(v | 0x80);\n    v >>= 7;\n  }\n"
+            "  *p++ = (uint8_t)v;\n  return p;\n}\n\n"
+            "static inline ROAM_GEN_UNUSED uint64_t %s__zigzag(int64_t v) {\n"
+            "  return v < 0 ? ~((uint64_t)v << 1) : (uint64_t)v << 1;\n}\n\n"
+            "static inline ROAM_GEN_UNUSED uint8_t *%s__put_f32(uint8_t *p, float f) {\n"
+            "  uint32_t u;\n  memcpy(&u, &f, 4);\n"
+            "  for (int i = 0; i < 4; i++)\n    p[i] = (uint8_t)(u >> (8 * i));\n  return p + 4;\n}\n\n"
+            "static inline ROAM_GEN_UNUSED uint8_t *%s__put_f64(uint8_t *p, double f) {\n"
+            "  uint64_t u;\n  memcpy(&u, &f, 8);\n"
+            "  for (int i = 0; i < 8; i++)\n    p[i] = (uint8_t)(u >> (8 * i));\n  return p + 8;\n}\n\n",
+            P, P, P, P);
+  for (ctype *ct = g->first; ct; ct = ct->next)
+    if (ct->kind != CT_PRIM && maxwire(ct) >= 0)
+      sb_printf(c, "static inline ROAM_GEN_UNUSED uint8_t *%s__w_%s(uint8_t *p, %sv);\n", P, ct->fn,
+                const_ptr(g, ct));
+  for (ctype *ct = g->first; ct; ct = ct->next)
+    if (ct->kind != CT_PRIM && maxwire(ct) >= 0)
+      emit_writer(g, c, ct);
   sb_puts(c, "/* ---- codecs ---- */\n\n");
   for (ctype *ct = g->first; ct; ct = ct->next) {
     proto(g, c, ct, false);

@@ -98,6 +98,7 @@ struct ctype {
   bool scalar;     /* passed by value */
   bool views;      /* holds pointers into the decoded buffer */
   int minwire;     /* -1 unknown; else smallest encoding in bytes (0 or 1) */
+  int maxw;        /* -2 unknown, -1 unbounded; else largest encoding in bytes */
   int state;       /* definition emission: 0 new, 1 in progress, 2 done */
   bool want_v;     /* void-pointer codec wrappers are needed */
   const char *sender, *receiver, *value_fn; /* channel helpers, when used */

@@ -73,6 +73,7 @@ static ctype *new_ctype(gen *g, ct_kind kind, const char *key) {
   ct->kind = kind;
   ct->key = gen_strdup(g, key);
   ct->minwire = -1;
+  ct->maxw = -2;
   table_put(g, ct);
   return ct;
 }

@@ -3,6 +3,97 @@
 
 #include "testbed.h"
 
+/* ---- direct writers (bounded types, when the buffer has room) ---- */
+
+static inline ROAM_GEN_UNUSED uint8_t *testbed__put_varint(uint8_t *p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (uint8_t)v;
+  return p;
+}
+
+static inline ROAM_GEN_UNUSED uint64_t testbed__zigzag(int64_t v) {
+  return v < 0 ? ~((uint64_t)v << 1) : (uint64_t)v << 1;
+}
+
+static inline ROAM_GEN_UNUSED uint8_t *testbed__put_f32(uint8_t *p, float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  for (int i = 0; i < 4; i++)
+    p[i] = (uint8_t)(u >> (8 * i));
+  return p + 4;
+}
+
+static inline ROAM_GEN_UNUSED uint8_t *testbed__put_f64(uint8_t *p, double f) {
+  uint64_t u;
+  memcpy(&u, &f, 8);
+  for (int i = 0; i < 8; i++)
+    p[i] = (uint8_t)(u >> (8 * i));
+  return p + 8;
+}
+
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_point(uint8_t *p, const testbed_point *v);
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_color(uint8_t *p, const testbed_color *v);
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_shape(uint8_t *p, const testbed_shape *v);
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_math_error(uint8_t *p, const testbed_math_error *v);
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_lookup_error(uint8_t *p, const testbed_lookup_error *v);
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_opt_color(uint8_t *p, const testbed_opt_color *v);
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_point(uint8_t *p, const testbed_point *v) {
+  p = testbed__put_varint(p, testbed__zigzag(*(&v->x)));
+  p = testbed__put_varint(p, testbed__zigzag(*(&v->y)));
+  return p;
+}
+
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_color(uint8_t *p, const testbed_color *v) {
+  if ((unsigned)*v >= 3u)
+    return NULL;
+  return testbed__put_varint(p, (uint64_t)*v);
+}
+
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_shape(uint8_t *p, const testbed_shape *v) {
+  switch (v->tag) {
+  case TESTBED_SHAPE_CIRCLE:
+    p = testbed__put_varint(p, 0u);
+    p = testbed__put_f64(p, *(&v->circle.radius));
+    return p;
+  case TESTBED_SHAPE_RECTANGLE:
+    p = testbed__put_varint(p, 1u);
+    p = testbed__put_f64(p, *(&v->rectangle.width));
+    p = testbed__put_f64(p, *(&v->rectangle.height));
+    return p;
+  case TESTBED_SHAPE_POINT:
+    p = testbed__put_varint(p, 2u);
+    return p;
+  default:
+    return NULL;
+  }
+}
+
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_math_error(uint8_t *p, const testbed_math_error *v) {
+  if ((unsigned)*v >= 2u)
+    return NULL;
+  return testbed__put_varint(p, (uint64_t)*v);
+}
+
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_lookup_error(uint8_t *p, const testbed_lookup_error *v) {
+  if ((unsigned)*v >= 2u)
+    return NULL;
+  return testbed__put_varint(p, (uint64_t)*v);
+}
+
+static inline ROAM_GEN_UNUSED uint8_t *testbed__w_opt_color(uint8_t *p, const testbed_opt_color *v) {
+  if (!v->is_some) {
+    *p++ = 0;
+    return p;
+  }
+  *p++ = 1;
+  if ((p = testbed__w_color(p, &v->value)) == NULL)
+    return NULL;
+  return p;
+}
+
 /* ---- codecs ---- */
 
 static inline ROAM_GEN_UNUSED void testbed__e_point(roam_enc *e, const testbed_point *v);
@@ -51,6 +142,14 @@ static inline ROAM_GEN_UNUSED void testbed__e_tup_string_i32(roam_enc *e, const 
 static inline ROAM_GEN_UNUSED int testbed__d_tup_string_i32(roam_dec *d, testbed_tup_string_i32 *out, roam_arena *a, unsigned depth);
 
 static inline ROAM_GEN_UNUSED void testbed__e_point(roam_enc *e, const testbed_point *v) {
+  if (!roam_enc_error(e) && e->cap - e->len >= 10u) { /* room for the largest */
+    uint8_t *s = e->buf + e->len, *p = testbed__w_point(s, v);
+    if (p)
+      roam_enc_commit(e, (size_t)(p - s));
+    else
+      roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
+    return;
+  }
   testbed__e_p_i32(e, &v->x);
   testbed__e_p_i32(e, &v->y);
 }
@@ -126,6 +225,14 @@ static inline ROAM_GEN_UNUSED int testbed__d_rectangle(roam_dec *d, testbed_rect
 }
 
 static inline ROAM_GEN_UNUSED void testbed__e_color(roam_enc *e, const testbed_color *v) {
+  if (!roam_enc_error(e) && e->cap - e->len >= 1u) { /* room for the largest */
+    uint8_t *s = e->buf + e->len, *p = testbed__w_color(s, v);
+    if (p)
+      roam_enc_commit(e, (size_t)(p - s));
+    else
+      roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
+    return;
+  }
   if ((unsigned)*v >= 3u)
     roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
   else
@@ -144,6 +251,14 @@ static inline ROAM_GEN_UNUSED int testbed__d_color(roam_dec *d, testbed_color *o
 }
 
 static inline ROAM_GEN_UNUSED void testbed__e_shape(roam_enc *e, const testbed_shape *v) {
+  if (!roam_enc_error(e) && e->cap - e->len >= 17u) { /* room for the largest */
+    uint8_t *s = e->buf + e->len, *p = testbed__w_shape(s, v);
+    if (p)
+      roam_enc_commit(e, (size_t)(p - s));
+    else
+      roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
+    return;
+  }
   switch (v->tag) {
   case TESTBED_SHAPE_CIRCLE:
     roam_enc_variant(e, 0u);
@@ -278,6 +393,14 @@ static inline ROAM_GEN_UNUSED int testbed__vd_message(roam_dec *d, void *out, ro
 }
 
 static inline ROAM_GEN_UNUSED void testbed__e_math_error(roam_enc *e, const testbed_math_error *v) {
+  if (!roam_enc_error(e) && e->cap - e->len >= 1u) { /* room for the largest */
+    uint8_t *s = e->buf + e->len, *p = testbed__w_math_error(s, v);
+    if (p)
+      roam_enc_commit(e, (size_t)(p - s));
+    else
+      roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
+    return;
+  }
   if ((unsigned)*v >= 2u)
     roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
   else
@@ -305,6 +428,14 @@ static inline ROAM_GEN_UNUSED int testbed__vd_math_error(roam_dec *d, void *out,
 }
 
 static inline ROAM_GEN_UNUSED void testbed__e_lookup_error(roam_enc *e, const testbed_lookup_error *v) {
+  if (!roam_enc_error(e) && e->cap - e->len >= 1u) { /* room for the largest */
+    uint8_t *s = e->buf + e->len, *p = testbed__w_lookup_error(s, v);
+    if (p)
+      roam_enc_commit(e, (size_t)(p - s));
+    else
+      roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
+    return;
+  }
   if ((unsigned)*v >= 2u)
     roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
   else
@@ -428,6 +559,17 @@ static inline ROAM_GEN_UNUSED void testbed__e_vec_shape(roam_enc *e, const testb
     roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
     return;
   }
+  if (!roam_enc_error(e) && v->len <= (SIZE_MAX - 10u) / 17u &&
+      e->cap - e->len >= 10u + v->len * 17u) {
+    uint8_t *s = e->buf + e->len, *p = testbed__put_varint(s, v->len);
+    for (size_t i = 0; i < v->len && p; i++)
+      p = testbed__w_shape(p, &v->items[i]);
+    if (p)
+      roam_enc_commit(e, (size_t)(p - s));
+    else
+      roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
+    return;
+  }
   roam_enc_len(e, v->len);
   for (size_t i = 0; i < v->len; i++) {
     testbed__e_shape(e, &v->items[i]);
@@ -492,6 +634,14 @@ static inline ROAM_GEN_UNUSED int testbed__d_p_u32(roam_dec *d, uint32_t *out, r
 }
 
 static inline ROAM_GEN_UNUSED void testbed__e_opt_color(roam_enc *e, const testbed_opt_color *v) {
+  if (!roam_enc_error(e) && e->cap - e->len >= 2u) { /* room for the largest */
+    uint8_t *s = e->buf + e->len, *p = testbed__w_opt_color(s, v);
+    if (p)
+      roam_enc_commit(e, (size_t)(p - s));
+    else
+      roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
+    return;
+  }
   if (!v->is_some) {
     roam_enc_none(e);
     return;
@@ -524,6 +674,17 @@ static inline ROAM_GEN_UNUSED int testbed__vd_opt_color(roam_dec *d, void *out, 
 static inline ROAM_GEN_UNUSED void testbed__e_vec_point(roam_enc *e, const testbed_vec_point *v) {
   if (v->len && v->items == NULL) {
     roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
+    return;
+  }
+  if (!roam_enc_error(e) && v->len <= (SIZE_MAX - 10u) / 10u &&
+      e->cap - e->len >= 10u + v->len * 10u) {
+    uint8_t *s = e->buf + e->len, *p = testbed__put_varint(s, v->len);
+    for (size_t i = 0; i < v->len && p; i++)
+      p = testbed__w_point(p, &v->items[i]);
+    if (p)
+      roam_enc_commit(e, (size_t)(p - s));
+    else
+      roam_gen_enc_fail(e, ROAM_ERR_INVALID_ARG);
     return;
   }
   roam_enc_len(e, v->len);
