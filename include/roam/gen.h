@@ -112,6 +112,13 @@ ROAM_EXTERN int roam_gen_dec_len_empty(roam_dec *d, size_t *out);
 /* Nesting bound of generated decoders for recursive types (a hostile
  * payload cannot exhaust the stack). */
 #define ROAM_GEN_MAX_DEPTH 128
+/* The cap of the arenas generated code decodes a peer's values into on its
+ * own (a request's arguments, a server-side channel value, an asynchronous
+ * reply): a few input bytes can stand for a large C value (an enum whose
+ * largest variant is big), so memory stays bounded per value. Past it the
+ * value is refused (Err(InvalidPayload), Goodbye, ROAM_ERR_BAD_RESPONSE).
+ * Arenas a caller passes are capped by the caller (roam_arena_set_limit). */
+#define ROAM_GEN_ARENA_LIMIT (32u << 20)
 
 /* Make an encoder fail with err (a value the caller built is unusable,
  * e.g. a NULL Box or an enum tag out of range). Sticky like every encoder

@@ -85,6 +85,7 @@ roam_gen_request *roam_gen_request_new(roam_request *r, size_t nchannels) {
     roam_request_respond_error(r, ROAM_ERR_REMOTE_CANCELLED);
     return NULL;
   }
+  roam_arena_set_limit(&g->arena, ROAM_GEN_ARENA_LIMIT);
   roam_request_set_cancel_cb(r, gen_cancelled, g);
   return g;
 }

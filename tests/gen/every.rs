@@ -122,4 +122,12 @@ pub trait Second {
     async fn ping(&self);
     async fn eval(&self, e: Expr) -> Option<i64>;
     async fn boxed(&self, w: Box<Wrapper>) -> Result<(), String>;
+    /// One input byte per element, 520 bytes of C each: decoding is capped.
+    async fn big(&self, v: Vec<Big>) -> u32;
+}
+
+/// Small on the wire, large in C.
+pub enum Big {
+    Small,
+    Large([u64; 64]),
 }

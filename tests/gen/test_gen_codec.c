@@ -449,7 +449,7 @@ static void test_testbed_constants(void **st) {
   /* two services in one file, with their own constants */
   assert_string_equal(EVERY_FIRST_SERVICE, "First");
   assert_string_equal(EVERY_SECOND_SERVICE, "Second");
-  assert_int_equal(EVERY_SECOND_METHOD_COUNT, 3);
+  assert_int_equal(EVERY_SECOND_METHOD_COUNT, 4);
   assert_int_not_equal(EVERY_FIRST_PING_ID, EVERY_SECOND_PING_ID);
   assert_string_equal(EVERY_FIRST_PING_ASYNC_NAME, "First.ping_async");
   /* the blocking stub of ping_async kept its name; ping's async one moved */

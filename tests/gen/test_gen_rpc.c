@@ -139,11 +139,16 @@ static void h_boxed(every_second_boxed_request *req, const every_wrapper *w, voi
     every_second_boxed_reply(req);
 }
 
+static void h_big(every_second_big_request *req, const every_vec_big *v, void *ud) {
+  (void)ud;
+  every_second_big_reply(req, (uint32_t)v->len);
+}
+
 static const every_first_handlers first = {
     .ping = h_ping, .points = h_points, .ping_async = h_ping_async, .stream = h_stream,
     /* .all left NULL: Err(UnknownMethod) */
 };
-static const every_second_handlers second = {.eval = h_eval, .boxed = h_boxed};
+static const every_second_handlers second = {.eval = h_eval, .boxed = h_boxed, .big = h_big};
 
 static pthread_t s_thread;
 static char s_dir[64], s_addr[128];
@@ -257,6 +262,22 @@ static void test_blocking(void **st) {
   every_empty e;
   assert_int_equal(every_first_all(c, &p, &ct, &k, &z, &t, &e, &a, &o),
                    ROAM_ERR_REMOTE_UNKNOWN_METHOD);
+  /* a small request for a large C value: refused, within the arena cap */
+  every_big smalls[4] = {{.tag = EVERY_BIG_SMALL}, {.tag = EVERY_BIG_SMALL},
+                         {.tag = EVERY_BIG_SMALL}, {.tag = EVERY_BIG_LARGE}};
+  every_vec_big few = {smalls, 4};
+  uint32_t n = 0;
+  assert_int_equal(every_second_big(c, &few, &n, &a, &o), 0);
+  assert_int_equal(n, 4);
+  size_t count = 1000000; /* 1 MB on the wire, 520 MB decoded */
+  uint8_t *raw = calloc(1, count + 8);
+  assert_non_null(raw);
+  size_t hdr = roam_varint_put(raw, count);
+  roam_reply r;
+  assert_int_equal(roam_client_call(c, EVERY_SECOND_BIG_ID, raw, hdr + count, &o, &r),
+                   ROAM_ERR_REMOTE_INVALID_PAYLOAD);
+  roam_reply_free(&r);
+  free(raw);
   /* a bad argument stays local */
   ct.boxed = NULL;
   assert_int_equal(every_first_all(c, &p, &ct, &k, &z, &t, &e, &a, &o), ROAM_ERR_INVALID_ARG);

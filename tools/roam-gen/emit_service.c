@@ -255,7 +255,8 @@ static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
               gm->fn, gm->n_cb, gm->n_cb);
     if (has_result(gm))
       sb_puts(c, "  max_align_t roam_buf[32];\n  roam_arena roam_a;\n"
-                 "  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);\n");
+                 "  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);\n"
+                 "  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);\n");
     if (gm->ok)
       sb_printf(c, "  %s roam_ok, *roam_out = &roam_ok;\n", gm->ok->cname);
     if (gm->err)
@@ -447,6 +448,7 @@ static void emit_server(gen *g, sb *c, gservice *gs, gmethod *gm) {
       sb_printf(c, "static int %s__deliver_%s(roam_bytes roam_v, void (*roam_typed)(void), void *roam_ud) {\n"
                    "  max_align_t roam_buf[16];\n  roam_arena roam_a;\n"
                    "  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);\n"
+                   "  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);\n"
                    "  %s roam_value;\n"
                    "  int roam_rc = %s__decode_all(roam_v, %s__vd_%s, &roam_value, &roam_a);\n"
                    "  if (roam_rc == 0)\n    roam_rc = ((%s)roam_typed)(%sroam_value, roam_ud);\n"

@@ -991,6 +991,7 @@ static void testbed_echo__done(roam_client *roam_c, int roam_rc, roam_bytes roam
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   roam_str roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
     roam_rc = testbed__decode_all(roam_v, testbed__vd_p_string, roam_out, &roam_a);
@@ -1076,6 +1077,7 @@ static void testbed_reverse__done(roam_client *roam_c, int roam_rc, roam_bytes r
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   roam_str roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
     roam_rc = testbed__decode_all(roam_v, testbed__vd_p_string, roam_out, &roam_a);
@@ -1167,6 +1169,7 @@ static void testbed_divide__done(roam_client *roam_c, int roam_rc, roam_bytes ro
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   int64_t roam_ok, *roam_out = &roam_ok;
   testbed_math_error roam_e, *roam_err = &roam_e;
   if (roam_rc == 0 && roam_out != NULL)
@@ -1267,6 +1270,7 @@ static void testbed_lookup__done(roam_client *roam_c, int roam_rc, roam_bytes ro
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_person roam_ok, *roam_out = &roam_ok;
   testbed_lookup_error roam_e, *roam_err = &roam_e;
   if (roam_rc == 0 && roam_out != NULL)
@@ -1434,6 +1438,7 @@ static int testbed_sum__deliver_numbers(roam_bytes roam_v, void (*roam_typed)(vo
   max_align_t roam_buf[16];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   int32_t roam_value;
   int roam_rc = testbed__decode_all(roam_v, testbed__vd_p_i32, &roam_value, &roam_a);
   if (roam_rc == 0)
@@ -1694,6 +1699,7 @@ static int testbed_transform__deliver_input(roam_bytes roam_v, void (*roam_typed
   max_align_t roam_buf[16];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   roam_str roam_value;
   int roam_rc = testbed__decode_all(roam_v, testbed__vd_p_string, &roam_value, &roam_a);
   if (roam_rc == 0)
@@ -1760,6 +1766,7 @@ static void testbed_echo_point__done(roam_client *roam_c, int roam_rc, roam_byte
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_point roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
     roam_rc = testbed__decode_all(roam_v, testbed__vd_point, roam_out, &roam_a);
@@ -1850,6 +1857,7 @@ static void testbed_create_person__done(roam_client *roam_c, int roam_rc, roam_b
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_person roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
     roam_rc = testbed__decode_all(roam_v, testbed__vd_person, roam_out, &roam_a);
@@ -1942,6 +1950,7 @@ static void testbed_rectangle_area__done(roam_client *roam_c, int roam_rc, roam_
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   double roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
     roam_rc = testbed__decode_all(roam_v, testbed__vd_p_f64, roam_out, &roam_a);
@@ -2026,6 +2035,7 @@ static void testbed_parse_color__done(roam_client *roam_c, int roam_rc, roam_byt
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_opt_color roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
     roam_rc = testbed__decode_all(roam_v, testbed__vd_opt_color, roam_out, &roam_a);
@@ -2111,6 +2121,7 @@ static void testbed_shape_area__done(roam_client *roam_c, int roam_rc, roam_byte
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   double roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
     roam_rc = testbed__decode_all(roam_v, testbed__vd_p_f64, roam_out, &roam_a);
@@ -2201,6 +2212,7 @@ static void testbed_create_canvas__done(roam_client *roam_c, int roam_rc, roam_b
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_canvas roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
     roam_rc = testbed__decode_all(roam_v, testbed__vd_canvas, roam_out, &roam_a);
@@ -2292,6 +2304,7 @@ static void testbed_process_message__done(roam_client *roam_c, int roam_rc, roam
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_message roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
     roam_rc = testbed__decode_all(roam_v, testbed__vd_message, roam_out, &roam_a);
@@ -2376,6 +2389,7 @@ static void testbed_get_points__done(roam_client *roam_c, int roam_rc, roam_byte
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_vec_point roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
     roam_rc = testbed__decode_all(roam_v, testbed__vd_vec_point, roam_out, &roam_a);
@@ -2461,6 +2475,7 @@ static void testbed_swap_pair__done(roam_client *roam_c, int roam_rc, roam_bytes
   max_align_t roam_buf[32];
   roam_arena roam_a;
   roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_tup_string_i32 roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
     roam_rc = testbed__decode_all(roam_v, testbed__vd_tup_string_i32, roam_out, &roam_a);
