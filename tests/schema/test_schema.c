@@ -109,6 +109,7 @@ static const char every_form[] =
     "    fn no_async(&self, x: std::collections::HashMap<String, Vec<u8>>);\n"
     "    async fn nothing(&self) -> ();\n"
     "    async fn chans(&self, up: Tx<Kinds>, down: Rx<(i32, String)>,) -> Result<(), Oops>;\n"
+    "    #[vox(idem)]\n"
     "    async fn r#type(&self, r#struct: r#Keyword) -> [u16; 4];\n"
     "}\n"
     "#[derive(Debug, Clone, Facet)]\n"
@@ -128,6 +129,9 @@ static const char every_form[] =
     "enum Oops { Bad }\n"
     "struct Keyword { r#fn: u8 }\n"
     "pub fn helper() -> Vec<u8> { let v = vec![1u8, 2]; if v.len() > 1 { v } else { vec![] } }\n"
+    "pub mod evolved;\n"
+    "pub fn all_services() -> Vec<&'static vox::session::ServiceDescriptor> {\n"
+    "    vec![testbed_service_descriptor()]\n}\n"
     "impl Tree { fn x(&self) -> u32 { 'a'; 0 } }\n";
 
 static void test_every_form(void **st) {

@@ -764,6 +764,12 @@ static int parse_item(parser *p) {
     next(p);
     return 0;
   }
+  if (is_ident(t, "mod") && ahead(p, 1)->kind == RS_IDENT && is_punct(ahead(p, 2), ';')) {
+    next(p); /* `mod other;`: a module in another file, not part of this one */
+    next(p);
+    next(p);
+    return 0;
+  }
   if (is_ident(t, "struct"))
     return parse_struct(p, &pre);
   if (is_ident(t, "enum"))

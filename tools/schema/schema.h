@@ -7,7 +7,8 @@
  *   - `use …;` lines, inner attributes `#![…]`, `pub` / `pub(…)`,
  *     `#[derive(…)]`, `#[repr(…)]` and any other outer attribute: ignored;
  *     free functions `fn name(…) … { … }` and `impl … { … }` blocks: skipped
- *     (a definition file may carry helpers such as `all_services()`);
+ *     (a definition file may carry helpers such as `all_services()`), and
+ *     so are `mod other;` declarations (their types are not in this file);
  *   - `#[service]` (or any attribute path ending in `service`, such as
  *     `#[roam::service]`) on `trait Name { … }` with methods
  *     `async fn name(&self, arg: Type, …) -> Ret;` (`async` and `-> Ret`
