@@ -6,6 +6,7 @@
  *   diag.h       diagnostics (in-flight calls, SIGUSR1 dumps)
  *   runtime.h    event loop, sockets, server and client (POSIX)
  *   blake3.h, method_id.h   method identity
+ *   gen.h        support of roam-gen generated code (arena, stubs)
  */
 #ifndef ROAM_ROAM_H
 #define ROAM_ROAM_H
@@ -18,4 +19,5 @@
 #include "runtime.h"
 #include "blake3.h"
 #include "method_id.h"
+#include "gen.h"
 #endif

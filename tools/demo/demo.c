@@ -20,7 +20,7 @@
 #include <roam/diag.h>
 #include <roam/runtime.h>
 
-#include "testbed.h"
+#include "testbed_service.h"
 
 #define TIMEOUT_MS 5000
 /* A method of the demo server that answers only when told to (or when the
@@ -95,10 +95,6 @@ static void on_connect(roam_link *link, uint64_t connect_id, const roam_metadata
                       roam_server_dispatcher(sv->srv), NULL);
 }
 
-static int add_handler(void *srv, uint64_t method_id, roam_handler_fn fn, void *ud) {
-  return roam_server_handle(srv, method_id, fn, ud);
-}
-
 static void *server_thread(void *arg) {
   server *sv = arg;
   roam_loop_run(sv->loop);
@@ -127,7 +123,7 @@ static int server_start(server *sv, const char *addr) {
   so.on_link_open = on_link_open;
   so.user_data = sv;
   rc = roam_server_new(sv->loop, &so, &sv->srv);
-  if (rc == 0) rc = roam_testbed_register_with(add_handler, sv->srv);
+  if (rc == 0) rc = roam_testbed_register_with(roam_gen_add_server, sv->srv);
   if (rc == 0) rc = roam_server_handle(sv->srv, DEMO_HOLD, h_hold, sv);
   roam_listener *ls = NULL;
   if (rc == 0) rc = roam_server_listen(sv->srv, addr, &ls);
@@ -146,40 +142,20 @@ static void server_stop(server *sv) {
 
 /* ---- client helpers ------------------------------------------------------------ */
 
-static roam_reply call(roam_client *c, uint64_t conn, uint64_t method, const roam_enc *args) {
-  roam_call_opts opts;
+/* Options of the typed calls (roam-gen's stubs): a connection, a timeout. */
+static const roam_call_opts *opts_on(uint64_t conn) {
+  static roam_call_opts opts;
   memset(&opts, 0, sizeof opts);
   opts.conn_id = conn;
   opts.timeout_ms = TIMEOUT_MS;
-  roam_reply r;
-  roam_client_call(c, method, roam_enc_data(args), roam_enc_size(args), &opts, &r);
-  return r;
+  return &opts;
 }
 
-static bool reply_is_str(const roam_reply *r, const char *want, tb_str *got) {
-  roam_dec d;
-  roam_dec_init(&d, r->value, r->value_len);
-  got->ptr = "";
-  got->len = 0;
-  return r->status == 0 && tb_dec_str(&d, got) == 0 && roam_dec_finish(&d) == 0 &&
-         tb_str_eq(*got, tb_cstr(want));
-}
+/* Where decoded results live (reset after each step). */
+static roam_arena arena;
 
-static roam_pending *start_stream(roam_client *c, uint64_t method, const roam_enc *head,
-                                  const uint64_t *ids, size_t n) {
-  uint8_t buf[64];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  if (head) roam_enc_raw(&e, roam_enc_data(head), roam_enc_size(head));
-  for (size_t i = 0; i < n; i++) roam_enc_u64(&e, ids[i]);
-  roam_call_opts opts;
-  memset(&opts, 0, sizeof opts);
-  opts.channels = ids;
-  opts.channel_count = n;
-  opts.timeout_ms = TIMEOUT_MS;
-  roam_pending *p = NULL;
-  roam_client_call_start(c, method, buf, roam_enc_size(&e), &opts, &p);
-  return p;
+static bool str_is(roam_str s, const char *want) {
+  return s.len == strlen(want) && memcmp(s.ptr, want, s.len) == 0;
 }
 
 /* A call made on the client's session directly, to get at its request id. */
@@ -196,8 +172,8 @@ static void raw_done(roam_session *s, const roam_call_result *res, void *ud) {
   rc->status = res->status;
   roam_dec d;
   roam_dec_init(&d, res->value.ptr, res->value.len);
-  tb_str v;
-  if (res->status == 0 && tb_dec_str(&d, &v) == 0)
+  roam_bytes v;
+  if (res->status == 0 && roam_dec_str(&d, &v) == 0)
     snprintf(rc->value, sizeof rc->value, "%.*s", (int)v.len, v.ptr);
 }
 
@@ -229,46 +205,32 @@ static bool wait_counter(roam_client *c, atomic_int *value, int target) {
 static void demo_echo(roam_client *c) {
   step(1, "echo",
        "A plain call: the Request carries the argument (a String), the Response the result.");
-  uint8_t buf[64];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_str(&e, tb_cstr("hello, roam"));
-  roam_reply r = call(c, 0, ROAM_TESTBED_ECHO, &e);
-  tb_str got;
-  bool ok = reply_is_str(&r, "hello, roam", &got);
-  result(ok, "echo(\"hello, roam\") -> \"%.*s\"", (int)got.len, got.ptr);
-  roam_reply_free(&r);
+  roam_str got = {"", 0};
+  int st = testbed_echo(c, roam_str_c("hello, roam"), &got, &arena, opts_on(0));
+  result(st == 0 && str_is(got, "hello, roam"), "echo(\"hello, roam\") -> \"%.*s\"", (int)got.len,
+         got.ptr);
+  roam_arena_reset(&arena);
 }
 
 static void demo_user_error(roam_client *c) {
   step(2, "a user error",
        "divide returns Result<i64, MathError>: dividing by zero is the method's own error,\n"
        "   sent as Err(User(DivisionByZero)) -- the call itself worked.");
-  uint8_t buf[32];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  roam_enc_i64(&e, 1);
-  roam_enc_i64(&e, 0);
-  roam_reply r = call(c, 0, ROAM_TESTBED_DIVIDE, &e);
-  roam_dec d;
-  roam_dec_init(&d, r.value, r.value_len);
-  tb_math_error err = TB_OVERFLOW;
-  bool ok = r.status == ROAM_ERR_REMOTE_USER && tb_dec_math_error(&d, &err) == 0 &&
-            err == TB_DIVISION_BY_ZERO;
-  result(ok, "divide(1, 0) -> Err(User(%s))", r.status == ROAM_ERR_REMOTE_USER
-                                                  ? tb_math_error_name(err)
-                                                  : roam_strerror(r.status));
-  roam_reply_free(&r);
+  int64_t q = 0;
+  testbed_math_error err = TESTBED_MATH_ERROR_OVERFLOW;
+  int st = testbed_divide(c, 1, 0, &q, &err, &arena, opts_on(0));
+  bool ok = st == ROAM_ERR_REMOTE_USER && err == TESTBED_MATH_ERROR_DIVISION_BY_ZERO;
+  result(ok, "divide(1, 0) -> Err(User(%s))",
+         st == ROAM_ERR_REMOTE_USER ? testbed_math_error_name(err) : roam_strerror(st));
+  roam_arena_reset(&arena);
 }
 
 static void demo_unknown_method(roam_client *c) {
   step(3, "an unknown method",
        "Methods are 64-bit ids (a hash of the signature). An id the server does not serve\n"
        "   gets Err(UnknownMethod); the link stays up.");
-  uint8_t buf[8];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  roam_reply r = call(c, 0, NO_SUCH_METHOD, &e);
+  roam_reply r;
+  roam_client_call(c, NO_SUCH_METHOD, NULL, 0, opts_on(0), &r);
   result(r.status == ROAM_ERR_REMOTE_UNKNOWN_METHOD, "method 0x%016llx -> %s",
          (unsigned long long)NO_SUCH_METHOD,
          r.status == ROAM_ERR_REMOTE_UNKNOWN_METHOD ? "Err(UnknownMethod)"
@@ -280,32 +242,20 @@ static void demo_sum(roam_client *c) {
   step(4, "sum over a channel",
        "The caller opens a channel (Tx<i32>), passes its id in the call and streams values\n"
        "   on it after the Request; Close ends the stream and the server answers the total.");
-  roam_chan *tx;
-  if (roam_chan_open(roam_client_link(c), 0, ROAM_CHAN_SEND, &tx) != 0) {
-    result(false, "cannot open a channel");
+  testbed_sum_call call;
+  if (testbed_sum_start(c, opts_on(0), &call) != 0) {
+    result(false, "cannot start the call");
     return;
   }
-  uint64_t id = roam_chan_id(tx);
-  roam_pending *p = start_stream(c, ROAM_TESTBED_SUM, NULL, &id, 1);
-  for (int32_t i = 1; p && i <= 10; i++) {
-    uint8_t v[8];
-    roam_enc e;
-    roam_enc_init(&e, v, sizeof v);
-    roam_enc_i32(&e, i);
-    roam_chan_send(tx, v, roam_enc_size(&e), TIMEOUT_MS);
-  }
-  roam_chan_close(tx);
-  roam_reply r = {0};
-  if (p) roam_pending_wait(p, TIMEOUT_MS, &r);
-  roam_dec d;
-  roam_dec_init(&d, r.value, r.value_len);
+  for (int32_t i = 1; i <= 10; i++) testbed_sender_i32_send(&call.numbers, i, TIMEOUT_MS);
+  testbed_sender_i32_close(&call.numbers);
+  uint64_t id = roam_chan_id(call.numbers.chan);
   int64_t total = -1;
-  bool ok = p && r.status == 0 && roam_dec_i64(&d, &total) == 0 && total == 55;
-  result(ok, "sent 1, 2, ..., 10 on channel %llu, then Close -> sum = %lld",
+  int st = testbed_sum_finish(&call, &total, &arena, TIMEOUT_MS);
+  if (st == ROAM_ERR_TIMEOUT) testbed_sum_abort(&call);
+  result(st == 0 && total == 55, "sent 1, 2, ..., 10 on channel %llu, then Close -> sum = %lld",
          (unsigned long long)id, (long long)total);
-  roam_reply_free(&r);
-  roam_pending_free(p);
-  roam_chan_free(tx);
+  roam_arena_reset(&arena);
 }
 
 static void demo_generate(const char *addr) {
@@ -322,42 +272,29 @@ static void demo_generate(const char *addr) {
     result(false, "cannot connect: %s", roam_strerror(rc));
     return;
   }
-  roam_chan *rx;
-  if (roam_chan_open(roam_client_link(c), 0, ROAM_CHAN_RECV, &rx) != 0) {
-    result(false, "cannot open a channel");
+  testbed_generate_call call;
+  if (testbed_generate_start(c, 50, opts_on(0), &call) != 0) {
+    result(false, "cannot start the call");
     roam_client_free(c);
     return;
   }
-  uint64_t id = roam_chan_id(rx);
-  uint8_t buf[8];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  roam_enc_u32(&e, 50);
-  roam_pending *p = start_stream(c, ROAM_TESTBED_GENERATE, &e, &id, 1);
-  int32_t next = 0;
+  int32_t next = 0, x = -1;
   bool in_order = true;
-  roam_bytes v;
-  while (p && roam_chan_recv(rx, &v, TIMEOUT_MS) == 1) {
-    roam_dec d;
-    roam_dec_init(&d, v.ptr, v.len);
-    int32_t x = -1;
-    roam_dec_i32(&d, &x);
+  while (testbed_receiver_i32_recv(&call.output, &x, &arena, TIMEOUT_MS) == 1) {
     if (x != next) in_order = false;
     next++;
   }
-  roam_reply r = {0};
-  if (p) roam_pending_wait(p, TIMEOUT_MS, &r);
+  int status = testbed_generate_finish(&call, TIMEOUT_MS);
+  if (status == ROAM_ERR_TIMEOUT) testbed_generate_abort(&call);
   roam_session_stats st;
   roam_session_get_stats(roam_client_session(c), &st);
-  bool ok = r.status == 0 && in_order && next == 50 && st.msgs_out[ROAM_MSG_CREDIT] >= 5;
+  bool ok = status == 0 && in_order && next == 50 && st.msgs_out[ROAM_MSG_CREDIT] >= 5;
   result(ok, "generate(50): %d values in order through an %u-byte window; the client sent %llu "
              "Credit messages (%llu bytes)",
          (int)next, roam_session_initial_credit(roam_client_session(c)),
          (unsigned long long)st.msgs_out[ROAM_MSG_CREDIT],
          (unsigned long long)st.credit_granted);
-  roam_reply_free(&r);
-  roam_pending_free(p);
-  roam_chan_free(rx);
+  roam_arena_reset(&arena);
   roam_client_free(c);
 }
 
@@ -365,47 +302,29 @@ static void demo_transform(roam_client *c) {
   step(6, "transform",
        "Two channels in one call: strings go in on one, come back on the other.");
   static const char *const words[] = {"alpha", "beta", "gamma"};
-  roam_chan *tx, *rx;
-  if (roam_chan_open(roam_client_link(c), 0, ROAM_CHAN_SEND, &tx) != 0) {
-    result(false, "cannot open a channel");
+  testbed_transform_call call;
+  if (testbed_transform_start(c, opts_on(0), &call) != 0) {
+    result(false, "cannot start the call");
     return;
   }
-  if (roam_chan_open(roam_client_link(c), 0, ROAM_CHAN_RECV, &rx) != 0) {
-    roam_chan_free(tx);
-    result(false, "cannot open a channel");
-    return;
-  }
-  uint64_t ids[2] = {roam_chan_id(tx), roam_chan_id(rx)};
-  roam_pending *p = start_stream(c, ROAM_TESTBED_TRANSFORM, NULL, ids, 2);
-  for (size_t i = 0; p && i < 3; i++) {
-    uint8_t buf[16];
-    roam_enc e;
-    roam_enc_init(&e, buf, sizeof buf);
-    tb_enc_str(&e, tb_cstr(words[i]));
-    roam_chan_send(tx, buf, roam_enc_size(&e), TIMEOUT_MS);
-  }
-  roam_chan_close(tx);
+  for (size_t i = 0; i < 3; i++)
+    testbed_sender_string_send(&call.input, roam_str_c(words[i]), TIMEOUT_MS);
+  testbed_sender_string_close(&call.input);
   char back[64] = "";
   size_t n = 0, used = 0;
-  bool ok = p != NULL;
-  roam_bytes v;
-  while (p && roam_chan_recv(rx, &v, TIMEOUT_MS) == 1) {
-    roam_dec d;
-    roam_dec_init(&d, v.ptr, v.len);
-    tb_str s = {"", 0};
-    ok = ok && tb_dec_str(&d, &s) == 0 && n < 3 && tb_str_eq(s, tb_cstr(words[n]));
+  bool ok = true;
+  roam_str s;
+  while (testbed_receiver_string_recv(&call.output, &s, &arena, TIMEOUT_MS) == 1) {
+    ok = ok && n < 3 && str_is(s, words[n]);
     used += (size_t)snprintf(back + used, sizeof back - used, "%s\"%.*s\"", n ? ", " : "",
                              (int)s.len, s.ptr);
     if (used >= sizeof back) used = sizeof back - 1;
     n++;
   }
-  roam_reply r = {0};
-  if (p) roam_pending_wait(p, TIMEOUT_MS, &r);
-  result(ok && n == 3 && r.status == 0, "sent \"alpha\", \"beta\", \"gamma\" -> got back %s", back);
-  roam_reply_free(&r);
-  roam_pending_free(p);
-  roam_chan_free(rx);
-  roam_chan_free(tx);
+  int st = testbed_transform_finish(&call, TIMEOUT_MS);
+  if (st == ROAM_ERR_TIMEOUT) testbed_transform_abort(&call);
+  result(ok && n == 3 && st == 0, "sent \"alpha\", \"beta\", \"gamma\" -> got back %s", back);
+  roam_arena_reset(&arena);
 }
 
 static void demo_virtual_connection(roam_client *c) {
@@ -418,16 +337,12 @@ static void demo_virtual_connection(roam_client *c) {
     result(false, "Connect failed: %s", roam_strerror(rc));
     return;
   }
-  uint8_t buf[64];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_str(&e, tb_cstr("hello from connection 2"));
-  roam_reply r = call(c, conn_id, ROAM_TESTBED_ECHO, &e);
-  tb_str got;
-  bool ok = reply_is_str(&r, "hello from connection 2", &got);
-  result(ok, "Accept gave connection id %llu; echo there -> \"%.*s\"", (unsigned long long)conn_id,
+  roam_str got = {"", 0};
+  int st = testbed_echo(c, roam_str_c("hello from connection 2"), &got, &arena, opts_on(conn_id));
+  result(st == 0 && str_is(got, "hello from connection 2"),
+         "Accept gave connection id %llu; echo there -> \"%.*s\"", (unsigned long long)conn_id,
          (int)got.len, got.ptr);
-  roam_reply_free(&r);
+  roam_arena_reset(&arena);
   roam_session_conn_close(roam_client_session(c), conn_id, ""); /* Goodbye on it only */
 }
 
@@ -516,6 +431,7 @@ int main(int argc, char **argv) {
   printf("roam-demo: a Testbed server (own thread, own event loop) and a client,\n"
          "           talking over %s\n", addr);
 
+  roam_arena_init(&arena, NULL);
   roam_client_options co;
   roam_client_options_init(&co);
   co.link.session.name = "demo-client";
@@ -538,6 +454,7 @@ int main(int argc, char **argv) {
   }
 
   server_stop(&sv);
+  roam_arena_free(&arena);
   rmdir(dir);
   if (failures) {
     printf("\nroam-demo: %d step(s) did not go as expected\n", failures);

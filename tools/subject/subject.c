@@ -49,7 +49,7 @@
 #include <roam/libevent.h>
 #endif
 
-#include "testbed.h"
+#include "testbed_service.h"
 #include "ws_subject.h"
 
 #define EXIT_OK 0
@@ -163,13 +163,13 @@ static void echo_done(roam_session *s, const roam_call_result *res, void *ud) {
   }
   roam_dec d;
   roam_dec_init(&d, res->value.ptr, res->value.len);
-  tb_str got;
-  tb_dec_str(&d, &got);
+  roam_bytes got;
+  roam_dec_str(&d, &got);
   if (roam_dec_finish(&d) != 0) {
     scenario_result(sj, false, "echo: the result is not a String");
     return;
   }
-  if (!tb_str_eq(got, tb_cstr(ECHO_TEXT))) {
+  if (got.len != strlen(ECHO_TEXT) || memcmp(got.ptr, ECHO_TEXT, got.len) != 0) {
     scenario_result(sj, false, "echo returned \"%.*s\", expected \"%s\"", (int)got.len, got.ptr,
                     ECHO_TEXT);
     return;
@@ -297,7 +297,7 @@ static int start_scenario(subject *sj) {
   int rc;
   switch (sj->scenario) {
   case SC_ECHO:
-    tb_enc_str(&e, tb_cstr(ECHO_TEXT));
+    roam_enc_cstr(&e, ECHO_TEXT);
     rc = roam_call(sj->s, ROAM_TESTBED_ECHO, buf, roam_enc_size(&e), &opts, echo_done, sj, NULL);
     break;
   case SC_SUM:

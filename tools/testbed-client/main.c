@@ -18,7 +18,7 @@
 
 #include <roam/runtime.h>
 
-#include "testbed.h"
+#include "testbed_service.h"
 
 #define TIMEOUT_MS 30000
 
@@ -49,228 +49,150 @@ static const char *status_text(int status) {
   }
 }
 
-/* A unary call on connection conn with the encoded arguments. The reply's
- * value is the Ok value (status 0) or the method's error (REMOTE_USER). */
-static int call(uint64_t conn, uint64_t method, const roam_enc *args, roam_reply *reply) {
-  roam_call_opts opts;
+/* Per-call options: the connection and a timeout. */
+static const roam_call_opts *opts_on(uint64_t conn) {
+  static roam_call_opts opts;
   memset(&opts, 0, sizeof opts);
   opts.conn_id = conn;
   opts.timeout_ms = TIMEOUT_MS;
-  return roam_client_call(client, method, roam_enc_data(args), roam_enc_size(args), &opts, reply);
+  return &opts;
 }
 
-/* A decoder over a reply's value. */
-static roam_dec reply_dec(const roam_reply *r) {
-  roam_dec d;
-  roam_dec_init(&d, r->value, r->value_len);
-  return d;
+/* Decoded results live here; reset after each call. */
+static roam_arena arena;
+
+static bool str_is(roam_str s, const char *want) {
+  return s.len == strlen(want) && memcmp(s.ptr, want, s.len) == 0;
 }
 
 /* ---- unary methods ----------------------------------------------------------- */
 
 static void echo(uint64_t conn, const char *text) {
-  uint8_t buf[128];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_str(&e, tb_cstr(text));
-  roam_reply r;
-  int st = call(conn, ROAM_TESTBED_ECHO, &e, &r);
-  roam_dec d = reply_dec(&r);
-  tb_str got = {"", 0};
-  bool ok = st == 0 && tb_dec_str(&d, &got) == 0 && roam_dec_finish(&d) == 0 &&
-            tb_str_eq(got, tb_cstr(text));
+  roam_str got = {"", 0};
+  int st = testbed_echo(client, roam_str_c(text), &got, &arena, opts_on(conn));
   if (st == 0)
-    report(ok, "echo(\"%s\")%s = \"%.*s\"", text, conn ? " on the virtual connection" : "",
-           (int)got.len, got.ptr);
+    report(str_is(got, text), "echo(\"%s\")%s = \"%.*s\"", text,
+           conn ? " on the virtual connection" : "", (int)got.len, got.ptr);
   else
     report(false, "echo(\"%s\") = %s", text, status_text(st));
-  roam_reply_free(&r);
+  roam_arena_reset(&arena);
 }
 
 static void reverse(void) {
   const char *text = "héllo 🦀", *want = "🦀 olléh";
-  uint8_t buf[64];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_str(&e, tb_cstr(text));
-  roam_reply r;
-  int st = call(0, ROAM_TESTBED_REVERSE, &e, &r);
-  roam_dec d = reply_dec(&r);
-  tb_str got = {"", 0};
-  bool ok = st == 0 && tb_dec_str(&d, &got) == 0 && tb_str_eq(got, tb_cstr(want));
-  report(ok, "reverse(\"%s\") = \"%.*s\"", text, (int)got.len, got.ptr);
-  roam_reply_free(&r);
+  roam_str got = {"", 0};
+  int st = testbed_reverse(client, roam_str_c(text), &got, &arena, opts_on(0));
+  report(st == 0 && str_is(got, want), "reverse(\"%s\") = \"%.*s\"", text, (int)got.len, got.ptr);
+  roam_arena_reset(&arena);
 }
 
 /* divide returns Result<i64, MathError>: Ok(quotient) or User(error). */
 static void divide(int64_t a, int64_t b, bool want_ok, int64_t want) {
-  uint8_t buf[32];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  roam_enc_i64(&e, a);
-  roam_enc_i64(&e, b);
-  roam_reply r;
-  int st = call(0, ROAM_TESTBED_DIVIDE, &e, &r);
-  roam_dec d = reply_dec(&r);
-  if (st == 0) {
-    int64_t q = 0;
-    roam_dec_i64(&d, &q);
-    report(want_ok && roam_dec_finish(&d) == 0 && q == want, "divide(%lld, %lld) = Ok(%lld)",
-           (long long)a, (long long)b, (long long)q);
-  } else if (st == ROAM_ERR_REMOTE_USER) {
-    tb_math_error err = TB_DIVISION_BY_ZERO;
-    bool ok = tb_dec_math_error(&d, &err) == 0 && !want_ok && (int64_t)err == want;
-    report(ok, "divide(%lld, %lld) = Err(%s)", (long long)a, (long long)b, tb_math_error_name(err));
-  } else {
+  int64_t q = 0;
+  testbed_math_error err = TESTBED_MATH_ERROR_DIVISION_BY_ZERO;
+  int st = testbed_divide(client, a, b, &q, &err, &arena, opts_on(0));
+  if (st == 0)
+    report(want_ok && q == want, "divide(%lld, %lld) = Ok(%lld)", (long long)a, (long long)b,
+           (long long)q);
+  else if (st == ROAM_ERR_REMOTE_USER)
+    report(!want_ok && (int64_t)err == want, "divide(%lld, %lld) = Err(%s)", (long long)a,
+           (long long)b, testbed_math_error_name(err));
+  else
     report(false, "divide(%lld, %lld) = %s", (long long)a, (long long)b, status_text(st));
-  }
-  roam_reply_free(&r);
+  roam_arena_reset(&arena);
 }
 
 /* lookup returns Result<Person, LookupError>. */
 static void lookup(uint32_t id, const char *want_name) {
-  uint8_t buf[8];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  roam_enc_u32(&e, id);
-  roam_reply r;
-  int st = call(0, ROAM_TESTBED_LOOKUP, &e, &r);
-  roam_dec d = reply_dec(&r);
+  testbed_person p;
+  testbed_lookup_error err = TESTBED_LOOKUP_ERROR_ACCESS_DENIED;
+  int st = testbed_lookup(client, id, &p, &err, &arena, opts_on(0));
   if (st == 0) {
-    tb_person p;
-    char text[160] = "?";
-    bool ok = tb_dec_person(&d, &p) == 0 && roam_dec_finish(&d) == 0;
-    if (ok) tb_fmt_person(text, sizeof text, &p);
-    ok = ok && want_name && tb_str_eq(p.name, tb_cstr(want_name));
-    report(ok, "lookup(%u) = Ok(%s)", (unsigned)id, text);
+    char text[160];
+    roam_testbed_fmt_person(text, sizeof text, &p);
+    report(want_name && str_is(p.name, want_name), "lookup(%u) = Ok(%s)", (unsigned)id, text);
   } else if (st == ROAM_ERR_REMOTE_USER) {
-    tb_lookup_error err = TB_ACCESS_DENIED;
-    bool ok = tb_dec_lookup_error(&d, &err) == 0 && !want_name && err == TB_NOT_FOUND;
-    report(ok, "lookup(%u) = Err(%s)", (unsigned)id, tb_lookup_error_name(err));
+    report(!want_name && err == TESTBED_LOOKUP_ERROR_NOT_FOUND, "lookup(%u) = Err(%s)",
+           (unsigned)id, testbed_lookup_error_name(err));
   } else {
     report(false, "lookup(%u) = %s", (unsigned)id, status_text(st));
   }
-  roam_reply_free(&r);
+  roam_arena_reset(&arena);
 }
 
 static void echo_point(void) {
-  tb_point p = {3, -4}, got = {0, 0};
-  uint8_t buf[16];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_point(&e, &p);
-  roam_reply r;
-  int st = call(0, ROAM_TESTBED_ECHO_POINT, &e, &r);
-  roam_dec d = reply_dec(&r);
-  bool ok = st == 0 && tb_dec_point(&d, &got) == 0 && got.x == p.x && got.y == p.y;
-  report(ok, "echo_point(Point { x: 3, y: -4 }) = Point { x: %d, y: %d }", (int)got.x,
-         (int)got.y);
-  roam_reply_free(&r);
+  testbed_point p = {3, -4}, got = {0, 0};
+  int st = testbed_echo_point(client, &p, &got, &arena, opts_on(0));
+  report(st == 0 && got.x == p.x && got.y == p.y,
+         "echo_point(Point { x: 3, y: -4 }) = Point { x: %d, y: %d }", (int)got.x, (int)got.y);
+  roam_arena_reset(&arena);
 }
 
 static void create_person(void) {
-  tb_person in = {tb_cstr("Dana"), 41, true, tb_cstr("dana@example.com")}, out;
-  uint8_t buf[64];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_person(&e, &in); /* the arguments (name, age, email) encode like a Person */
-  roam_reply r;
-  int st = call(0, ROAM_TESTBED_CREATE_PERSON, &e, &r);
-  roam_dec d = reply_dec(&r);
+  testbed_opt_string email = {true, roam_str_c("dana@example.com")};
+  testbed_person out;
   char text[160] = "?";
-  bool ok = st == 0 && tb_dec_person(&d, &out) == 0;
-  if (ok) tb_fmt_person(text, sizeof text, &out);
-  ok = ok && tb_str_eq(out.name, in.name) && out.age == in.age && out.has_email &&
-       tb_str_eq(out.email, in.email);
+  int st = testbed_create_person(client, roam_str_c("Dana"), 41, &email, &out, &arena, opts_on(0));
+  bool ok = st == 0;
+  if (ok) roam_testbed_fmt_person(text, sizeof text, &out);
+  ok = ok && str_is(out.name, "Dana") && out.age == 41 && out.email.is_some &&
+       str_is(out.email.value, "dana@example.com");
   report(ok, "create_person(\"Dana\", 41, Some(\"dana@example.com\")) = %s", text);
-  roam_reply_free(&r);
-}
-
-/* A method returning f64. */
-static void f64_call(uint64_t method, const roam_enc *args, double want, const char *what) {
-  roam_reply r;
-  int st = call(0, method, args, &r);
-  roam_dec d = reply_dec(&r);
-  double got = NAN;
-  bool ok = st == 0 && roam_dec_f64(&d, &got) == 0 && fabs(got - want) < 1e-9;
-  report(ok, "%s = %g", what, got);
-  roam_reply_free(&r);
+  roam_arena_reset(&arena);
 }
 
 static void rectangle_area(void) {
-  tb_rectangle rect = {{1, 2}, {4, 6}, true, tb_cstr("box")};
-  uint8_t buf[32];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_rectangle(&e, &rect);
-  f64_call(ROAM_TESTBED_RECTANGLE_AREA, &e, 12.0, "rectangle_area((1, 2)-(4, 6))");
+  testbed_rectangle rect = {{1, 2}, {4, 6}, {true, roam_str_c("box")}};
+  double got = NAN;
+  int st = testbed_rectangle_area(client, &rect, &got, &arena, opts_on(0));
+  report(st == 0 && fabs(got - 12.0) < 1e-9, "rectangle_area((1, 2)-(4, 6)) = %g", got);
+  roam_arena_reset(&arena);
 }
 
-static void shape_area(const tb_shape *shape, double want) {
-  uint8_t buf[32];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_shape(&e, shape);
-  char what[96], text[64];
-  tb_fmt_shape(text, sizeof text, shape);
-  snprintf(what, sizeof what, "shape_area(%s)", text);
-  f64_call(ROAM_TESTBED_SHAPE_AREA, &e, want, what);
+static void shape_area(const testbed_shape *shape, double want) {
+  char text[64];
+  roam_testbed_fmt_shape(text, sizeof text, shape);
+  double got = NAN;
+  int st = testbed_shape_area(client, shape, &got, &arena, opts_on(0));
+  report(st == 0 && fabs(got - want) < 1e-9, "shape_area(%s) = %g", text, got);
+  roam_arena_reset(&arena);
 }
 
 static void parse_color(const char *name, int want /* -1: None */) {
-  uint8_t buf[32];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_str(&e, tb_cstr(name));
-  roam_reply r;
-  int st = call(0, ROAM_TESTBED_PARSE_COLOR, &e, &r);
-  roam_dec d = reply_dec(&r);
-  bool some = false;
-  tb_color c = TB_RED;
-  bool ok = st == 0 && roam_dec_option(&d, &some) == 0 && (!some || tb_dec_color(&d, &c) == 0);
-  ok = ok && (some ? (int)c == want : want < 0);
-  report(ok, "parse_color(\"%s\") = %s%s%s", name, some ? "Some(" : "None",
-         some ? tb_color_name(c) : "", some ? ")" : "");
-  roam_reply_free(&r);
+  testbed_opt_color c = {false, TESTBED_COLOR_RED};
+  int st = testbed_parse_color(client, roam_str_c(name), &c, &arena, opts_on(0));
+  bool ok = st == 0 && (c.is_some ? (int)c.value == want : want < 0);
+  report(ok, "parse_color(\"%s\") = %s%s%s", name, c.is_some ? "Some(" : "None",
+         c.is_some ? testbed_color_name(c.value) : "", c.is_some ? ")" : "");
+  roam_arena_reset(&arena);
 }
 
 static void create_canvas(void) {
-  tb_shape shapes[] = {{TB_SHAPE_CIRCLE, 1.5, 0, 0}, {TB_SHAPE_POINT, 0, 0, 0}};
-  tb_canvas in = {tb_cstr("sketch"), shapes, 2, TB_BLUE};
-  tb_canvas out = {{"", 0}, NULL, 0, TB_RED};
-  uint8_t buf[64];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_canvas(&e, &in); /* (name, shapes, background) encodes like a Canvas */
-  roam_reply r;
-  int st = call(0, ROAM_TESTBED_CREATE_CANVAS, &e, &r);
-  roam_dec d = reply_dec(&r);
-  bool ok = st == 0 && tb_dec_canvas(&d, &out) == 0 && tb_str_eq(out.name, in.name) &&
-            out.shape_count == 2 && out.shapes[0].kind == TB_SHAPE_CIRCLE &&
-            out.shapes[0].radius == 1.5 && out.shapes[1].kind == TB_SHAPE_POINT &&
-            out.background == TB_BLUE;
+  testbed_shape shapes[2] = {{.tag = TESTBED_SHAPE_CIRCLE, .circle = {1.5}},
+                             {.tag = TESTBED_SHAPE_POINT}};
+  testbed_vec_shape in = {shapes, 2};
+  testbed_canvas out = {{"", 0}, {NULL, 0}, TESTBED_COLOR_RED};
+  int st = testbed_create_canvas(client, roam_str_c("sketch"), &in, TESTBED_COLOR_BLUE, &out,
+                                 &arena, opts_on(0));
+  bool ok = st == 0 && str_is(out.name, "sketch") && out.shapes.len == 2 &&
+            out.shapes.items[0].tag == TESTBED_SHAPE_CIRCLE &&
+            out.shapes.items[0].circle.radius == 1.5 &&
+            out.shapes.items[1].tag == TESTBED_SHAPE_POINT && out.background == TESTBED_COLOR_BLUE;
   report(ok, "create_canvas(\"sketch\", [Circle, Point], Blue) = Canvas { \"%.*s\", %zu shapes, %s }",
-         (int)out.name.len, out.name.ptr ? out.name.ptr : "", out.shape_count,
-         tb_color_name(out.background));
-  tb_canvas_free(&out);
-  roam_reply_free(&r);
+         (int)out.name.len, out.name.ptr, out.shapes.len, testbed_color_name(out.background));
+  roam_arena_reset(&arena);
 }
 
-static void process_message(const tb_message *in, const tb_message *want, const char *what) {
-  uint8_t buf[64];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_message(&e, in);
-  roam_reply r;
-  int st = call(0, ROAM_TESTBED_PROCESS_MESSAGE, &e, &r);
-  roam_dec d = reply_dec(&r);
-  tb_message out;
-  bool ok = st == 0 && tb_dec_message(&d, &out) == 0 && out.kind == want->kind;
+static void process_message(const testbed_message *in, const testbed_message *want,
+                            const char *what) {
+  testbed_message out;
+  int st = testbed_process_message(client, in, &out, &arena, opts_on(0));
+  bool ok = st == 0 && out.tag == want->tag;
   char text[96] = "?";
-  if (ok && out.kind == TB_MESSAGE_TEXT) {
-    ok = tb_str_eq(out.text, want->text);
+  if (ok && out.tag == TESTBED_MESSAGE_TEXT) {
+    ok = out.text.len == want->text.len && memcmp(out.text.ptr, want->text.ptr, out.text.len) == 0;
     snprintf(text, sizeof text, "Text(\"%.*s\")", (int)out.text.len, out.text.ptr);
-  } else if (ok && out.kind == TB_MESSAGE_NUMBER) {
+  } else if (ok && out.tag == TESTBED_MESSAGE_NUMBER) {
     ok = out.number == want->number;
     snprintf(text, sizeof text, "Number(%lld)", (long long)out.number);
   } else if (ok) {
@@ -279,172 +201,97 @@ static void process_message(const tb_message *in, const tb_message *want, const 
              out.data.len ? out.data.ptr[0] : 0u);
   }
   report(ok, "process_message(%s) = %s", what, text);
-  roam_reply_free(&r);
+  roam_arena_reset(&arena);
 }
 
 static void get_points(void) {
-  uint8_t buf[8];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  roam_enc_u32(&e, 3);
-  roam_reply r;
-  int st = call(0, ROAM_TESTBED_GET_POINTS, &e, &r);
-  roam_dec d = reply_dec(&r);
-  tb_point *pts = NULL;
-  size_t n = 0;
-  bool ok = st == 0 && tb_dec_points(&d, &pts, &n) == 0 && n == 3;
-  for (size_t i = 0; ok && i < n; i++) ok = pts[i].x == (int)i && pts[i].y == 2 * (int)i;
-  report(ok, "get_points(3) = %zu points, the last (%d, %d)", n, n ? (int)pts[n - 1].x : 0,
-         n ? (int)pts[n - 1].y : 0);
-  free(pts);
-  roam_reply_free(&r);
+  testbed_vec_point pts = {NULL, 0};
+  int st = testbed_get_points(client, 3, &pts, &arena, opts_on(0));
+  bool ok = st == 0 && pts.len == 3;
+  for (size_t i = 0; ok && i < pts.len; i++)
+    ok = pts.items[i].x == (int)i && pts.items[i].y == 2 * (int)i;
+  size_t n = pts.len;
+  report(ok, "get_points(3) = %zu points, the last (%d, %d)", n, n ? (int)pts.items[n - 1].x : 0,
+         n ? (int)pts.items[n - 1].y : 0);
+  roam_arena_reset(&arena);
 }
 
 static void swap_pair(void) {
-  tb_pair_is in = {7, tb_cstr("seven")};
-  uint8_t buf[32];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  tb_enc_pair_is(&e, &in);
-  roam_reply r;
-  int st = call(0, ROAM_TESTBED_SWAP_PAIR, &e, &r);
-  roam_dec d = reply_dec(&r);
-  tb_pair_si out = {{"", 0}, 0};
-  bool ok = st == 0 && tb_dec_pair_si(&d, &out) == 0 && out.num == 7 &&
-            tb_str_eq(out.text, in.text);
-  report(ok, "swap_pair((7, \"seven\")) = (\"%.*s\", %d)", (int)out.text.len, out.text.ptr,
-         (int)out.num);
-  roam_reply_free(&r);
+  testbed_tup_i32_string in = {7, roam_str_c("seven")};
+  testbed_tup_string_i32 out = {{"", 0}, 0};
+  int st = testbed_swap_pair(client, &in, &out, &arena, opts_on(0));
+  report(st == 0 && out._1 == 7 && str_is(out._0, "seven"), "swap_pair((7, \"seven\")) = (\"%.*s\", %d)",
+         (int)out._0.len, out._0.ptr, (int)out._1);
+  roam_arena_reset(&arena);
 }
 
 /* ---- streaming methods ---------------------------------------------------- */
 
-/* Start a call whose arguments are the channel ids (then extra bytes). */
-static roam_pending *start_with_channels(uint64_t method, const uint8_t *prefix, size_t plen,
-                                         const uint64_t *ids, size_t n) {
-  uint8_t buf[64];
-  roam_enc e;
-  roam_enc_init(&e, buf, sizeof buf);
-  roam_enc_raw(&e, prefix, plen);
-  for (size_t i = 0; i < n; i++) roam_enc_u64(&e, ids[i]); /* ids inside the payload too */
-  roam_call_opts opts;
-  memset(&opts, 0, sizeof opts);
-  opts.channels = ids;
-  opts.channel_count = n;
-  opts.timeout_ms = TIMEOUT_MS;
-  roam_pending *p = NULL;
-  if (roam_client_call_start(client, method, buf, roam_enc_size(&e), &opts, &p) != 0) return NULL;
-  return p;
-}
-
-/* sum(numbers): we send 1..=100 on our Tx channel, then Close. */
+/* sum(numbers): we send 1..=100 on our sender, then Close. */
 static void sum(void) {
-  roam_chan *tx;
-  if (roam_chan_open(roam_client_link(client), 0, ROAM_CHAN_SEND, &tx) != 0) {
-    report(false, "sum: cannot open a channel");
+  testbed_sum_call call;
+  int rc = testbed_sum_start(client, opts_on(0), &call);
+  if (rc) {
+    report(false, "sum: cannot start the call: %s", roam_strerror(rc));
     return;
   }
-  uint64_t id = roam_chan_id(tx);
-  roam_pending *p = start_with_channels(ROAM_TESTBED_SUM, NULL, 0, &id, 1);
-  for (int32_t i = 1; p && i <= 100; i++) {
-    uint8_t v[8];
-    roam_enc e;
-    roam_enc_init(&e, v, sizeof v);
-    roam_enc_i32(&e, i);
-    if (roam_chan_send(tx, v, roam_enc_size(&e), TIMEOUT_MS) != 0) break; /* waits for credit */
-  }
-  roam_chan_close(tx);
-  roam_reply r = {0};
-  int st = p ? roam_pending_wait(p, TIMEOUT_MS, &r) : ROAM_ERR_STATE;
-  roam_dec d = reply_dec(&r);
+  for (int32_t i = 1; i <= 100; i++) /* waits for credit */
+    if (testbed_sender_i32_send(&call.numbers, i, TIMEOUT_MS) != 0) break;
+  testbed_sender_i32_close(&call.numbers);
   int64_t total = 0;
-  bool ok = st == 0 && roam_dec_i64(&d, &total) == 0 && total == 5050;
-  report(ok, "sum(1..=100 over a channel) = %lld", (long long)total);
-  roam_reply_free(&r);
-  roam_pending_free(p);
-  roam_chan_free(tx);
+  int st = testbed_sum_finish(&call, &total, &arena, TIMEOUT_MS);
+  if (st == ROAM_ERR_TIMEOUT) testbed_sum_abort(&call);
+  report(st == 0 && total == 5050, "sum(1..=100 over a channel) = %lld", (long long)total);
+  roam_arena_reset(&arena);
 }
 
-/* generate(count, output): the server sends 0..count-1 on our Rx channel. */
+/* generate(count, output): the server sends 0..count-1 to our receiver. */
 static void generate(void) {
-  roam_chan *rx;
-  if (roam_chan_open(roam_client_link(client), 0, ROAM_CHAN_RECV, &rx) != 0) {
-    report(false, "generate: cannot open a channel");
+  testbed_generate_call call;
+  int rc = testbed_generate_start(client, 10, opts_on(0), &call);
+  if (rc) {
+    report(false, "generate: cannot start the call: %s", roam_strerror(rc));
     return;
   }
-  uint64_t id = roam_chan_id(rx);
-  uint8_t count[8];
-  roam_enc e;
-  roam_enc_init(&e, count, sizeof count);
-  roam_enc_u32(&e, 10);
-  roam_pending *p = start_with_channels(ROAM_TESTBED_GENERATE, count, roam_enc_size(&e), &id, 1);
-  int32_t got[16];
+  int32_t got[16], x;
   size_t n = 0;
-  roam_bytes v;
-  bool ok = p != NULL;
-  int rc;
-  while (ok && (rc = roam_chan_recv(rx, &v, TIMEOUT_MS)) == 1) { /* 0 at the end */
-    roam_dec d;
-    roam_dec_init(&d, v.ptr, v.len);
-    int32_t x = 0;
-    ok = roam_dec_i32(&d, &x) == 0 && n < 16;
+  bool ok = true;
+  while (ok && (rc = testbed_receiver_i32_recv(&call.output, &x, &arena, TIMEOUT_MS)) == 1) {
+    ok = n < 16; /* 0 at the end */
     if (ok) got[n++] = x;
   }
-  roam_reply r = {0};
-  int st = p ? roam_pending_wait(p, TIMEOUT_MS, &r) : ROAM_ERR_STATE;
-  ok = ok && st == 0 && n == 10;
+  int st = testbed_generate_finish(&call, TIMEOUT_MS);
+  if (st == ROAM_ERR_TIMEOUT) testbed_generate_abort(&call);
+  ok = ok && rc == 0 && st == 0 && n == 10;
   for (size_t i = 0; ok && i < n; i++) ok = got[i] == (int32_t)i;
-  report(ok, "generate(10) = %zu values, %d..%d", n, n ? (int)got[0] : 0,
-         n ? (int)got[n - 1] : 0);
-  roam_reply_free(&r);
-  roam_pending_free(p);
-  roam_chan_free(rx);
+  report(ok, "generate(10) = %zu values, %d..%d", n, n ? (int)got[0] : 0, n ? (int)got[n - 1] : 0);
+  roam_arena_reset(&arena);
 }
 
 /* transform(input, output): every string we send comes back. */
 static void transform(void) {
   static const char *const words[] = {"one", "two", "three"};
-  roam_chan *tx, *rx;
-  roam_link *link = roam_client_link(client);
-  if (roam_chan_open(link, 0, ROAM_CHAN_SEND, &tx) != 0) {
-    report(false, "transform: cannot open a channel");
+  testbed_transform_call call;
+  int rc = testbed_transform_start(client, opts_on(0), &call);
+  if (rc) {
+    report(false, "transform: cannot start the call: %s", roam_strerror(rc));
     return;
   }
-  if (roam_chan_open(link, 0, ROAM_CHAN_RECV, &rx) != 0) {
-    roam_chan_free(tx);
-    report(false, "transform: cannot open a channel");
-    return;
-  }
-  uint64_t ids[2] = {roam_chan_id(tx), roam_chan_id(rx)};
-  roam_pending *p = start_with_channels(ROAM_TESTBED_TRANSFORM, NULL, 0, ids, 2);
-  bool ok = p != NULL;
-  for (size_t i = 0; ok && i < 3; i++) {
-    uint8_t buf[16];
-    roam_enc e;
-    roam_enc_init(&e, buf, sizeof buf);
-    tb_enc_str(&e, tb_cstr(words[i]));
-    ok = roam_chan_send(tx, buf, roam_enc_size(&e), TIMEOUT_MS) == 0;
-  }
-  roam_chan_close(tx);
+  bool ok = true;
+  for (size_t i = 0; ok && i < 3; i++)
+    ok = testbed_sender_string_send(&call.input, roam_str_c(words[i]), TIMEOUT_MS) == 0;
+  testbed_sender_string_close(&call.input);
   size_t n = 0;
-  roam_bytes v;
-  while (ok && roam_chan_recv(rx, &v, TIMEOUT_MS) == 1) {
-    roam_dec d;
-    roam_dec_init(&d, v.ptr, v.len);
-    tb_str s;
-    ok = tb_dec_str(&d, &s) == 0 && n < 3 && tb_str_eq(s, tb_cstr(words[n]));
+  roam_str s;
+  while (ok && testbed_receiver_string_recv(&call.output, &s, &arena, TIMEOUT_MS) == 1) {
+    ok = n < 3 && str_is(s, words[n]);
     n++;
   }
-  roam_reply r = {0};
-  int st = p ? roam_pending_wait(p, TIMEOUT_MS, &r) : ROAM_ERR_STATE;
-  ok = ok && st == 0 && n == 3;
-  report(ok, "transform([\"one\", \"two\", \"three\"]) = %zu strings back", n);
-  roam_reply_free(&r);
-  roam_pending_free(p);
-  roam_chan_free(rx);
-  roam_chan_free(tx);
+  int st = testbed_transform_finish(&call, TIMEOUT_MS);
+  if (st == ROAM_ERR_TIMEOUT) testbed_transform_abort(&call);
+  report(ok && st == 0 && n == 3, "transform([\"one\", \"two\", \"three\"]) = %zu strings back", n);
+  roam_arena_reset(&arena);
 }
-
 /* ---- a virtual connection ----------------------------------------------------- */
 
 static void virtual_connection(void) {
@@ -469,10 +316,12 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  roam_arena_init(&arena, NULL);
+  testbed_register_names(); /* a SIGUSR1 dump then names the calls */
   echo(0, "hello, roam");
   reverse();
   divide(7, 2, true, 3);
-  divide(1, 0, false, TB_DIVISION_BY_ZERO);
+  divide(1, 0, false, TESTBED_MATH_ERROR_DIVISION_BY_ZERO);
   lookup(1, "Alice");
   lookup(4, NULL);
   sum();
@@ -481,27 +330,29 @@ int main(int argc, char **argv) {
   echo_point();
   create_person();
   rectangle_area();
-  parse_color("Green", TB_GREEN);
+  parse_color("Green", TESTBED_COLOR_GREEN);
   parse_color("mauve", -1);
-  tb_shape circle = {TB_SHAPE_CIRCLE, 1.0, 0, 0}, rect = {TB_SHAPE_RECTANGLE, 0, 3.0, 4.5};
+  testbed_shape circle = {.tag = TESTBED_SHAPE_CIRCLE, .circle = {1.0}};
+  testbed_shape rect = {.tag = TESTBED_SHAPE_RECTANGLE, .rectangle = {3.0, 4.5}};
   shape_area(&circle, 3.14159265358979323846);
   shape_area(&rect, 13.5);
   create_canvas();
-  tb_message text = {TB_MESSAGE_TEXT, tb_cstr("hi"), 0, {NULL, 0}};
-  tb_message text_back = {TB_MESSAGE_TEXT, tb_cstr("processed: hi"), 0, {NULL, 0}};
+  testbed_message text = {.tag = TESTBED_MESSAGE_TEXT, .text = roam_str_c("hi")};
+  testbed_message text_back = {.tag = TESTBED_MESSAGE_TEXT, .text = roam_str_c("processed: hi")};
   process_message(&text, &text_back, "Text(\"hi\")");
-  tb_message num = {TB_MESSAGE_NUMBER, {NULL, 0}, 21, {NULL, 0}};
-  tb_message num_back = {TB_MESSAGE_NUMBER, {NULL, 0}, 42, {NULL, 0}};
+  testbed_message num = {.tag = TESTBED_MESSAGE_NUMBER, .number = 21};
+  testbed_message num_back = {.tag = TESTBED_MESSAGE_NUMBER, .number = 42};
   process_message(&num, &num_back, "Number(21)");
   static const uint8_t data[] = {1, 2, 3}, data_rev[] = {3, 2, 1};
-  tb_message bytes = {TB_MESSAGE_DATA, {NULL, 0}, 0, {data, 3}};
-  tb_message bytes_back = {TB_MESSAGE_DATA, {NULL, 0}, 0, {data_rev, 3}};
+  testbed_message bytes = {.tag = TESTBED_MESSAGE_DATA, .data = {data, 3}};
+  testbed_message bytes_back = {.tag = TESTBED_MESSAGE_DATA, .data = {data_rev, 3}};
   process_message(&bytes, &bytes_back, "Data([1, 2, 3])");
   get_points();
   swap_pair();
   virtual_connection();
 
   roam_client_free(client);
+  roam_arena_free(&arena);
   printf("%d/%d results as expected\n", calls - failures, calls);
   return failures == 0 && calls > 0 ? 0 : 1;
 }

@@ -17,7 +17,7 @@
 #include <roam/diag.h>
 #include <roam/runtime.h>
 
-#include "testbed.h"
+#include "testbed_service.h"
 
 /* Hooks get the application context as user data. */
 typedef struct app {
@@ -32,11 +32,6 @@ static void log_stderr(void *ud, roam_log_level level, const char *msg) {
   if (level <= ROAM_LOG_WARN || (sw & ROAM_ENV_DEBUG) ||
       (level == ROAM_LOG_INFO && (sw & ROAM_ENV_WIRE_SPY)))
     fprintf(stderr, "roam-testbed-server: %s\n", msg);
-}
-
-/* Register each Testbed handler with the server. */
-static int add_handler(void *srv, uint64_t method_id, roam_handler_fn fn, void *ud) {
-  return roam_server_handle(srv, method_id, fn, ud);
 }
 
 /* Every link may open virtual connections; they are served the same way. */
@@ -98,7 +93,7 @@ int main(int argc, char **argv) {
   roam_server *srv;
   rc = roam_server_new(loop, &so, &srv);
   a.srv = srv;
-  if (rc == 0) rc = roam_testbed_register_with(add_handler, srv);
+  if (rc == 0) rc = roam_testbed_register_with(roam_gen_add_server, srv);
   roam_listener *listeners[16];
   int nl = 0;
   for (int i = first; i < argc; i++) {

@@ -1,4 +1,9 @@
 /*
+ * Frozen copy of tools/testbed/testbed_types.c at commit 8315e7c (the
+ * hand-written Testbed codec replaced by roam-gen), kept only as the
+ * baseline of bench/bench_gen.c.
+ */
+/*
  * Testbed value codecs, written with the public postcard API only. Each
  * function mirrors the field order of the Rust type (postcard writes fields
  * one after another, enums as a varint variant index then the fields).
@@ -7,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testbed.h"
+#include "tb_baseline.h"
 
 tb_str tb_cstr(const char *s) {
   tb_str v = {s, s ? strlen(s) : 0};

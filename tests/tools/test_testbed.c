@@ -1,17 +1,18 @@
 /*
- * The Testbed codecs (tools/testbed): round trips and exact bytes of every
- * type, decode errors; and the handlers behind a scripted peer: exact
- * response payloads, streaming with credit, cancellation and teardown
- * without leaked call state.
+ * The Testbed codecs roam-gen generates from tools/testbed/testbed.rs:
+ * round trips and exact bytes of every type, decode errors; and the
+ * handlers behind a scripted peer: exact response payloads, streaming with
+ * credit, cancellation and teardown without leaked call state.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "session_peer.h"
-#include "testbed.h"
+#include "testbed_service.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -39,184 +40,177 @@ static roam_dec dec_of(const roam_enc *e) {
   return d;
 }
 
-/* ---- codecs ----------------------------------------------------------------- */
+/* ---- codecs (generated from tools/testbed/testbed.rs) ------------------------ */
+
+static roam_arena g_arena;
 
 static void test_point(void **st) {
   (void)st;
   buf b;
-  tb_point p = {1, -1};
-  tb_enc_point(enc(&b), &p);
+  testbed_point p = {1, -1};
+  testbed_point_encode(enc(&b), &p);
   ASSERT_BYTES(&b.e, 0x02, 0x01);
-  tb_point q = {INT32_MIN, INT32_MAX};
-  tb_enc_point(enc(&b), &q);
+  testbed_point q = {INT32_MIN, INT32_MAX};
+  testbed_point_encode(enc(&b), &q);
   roam_dec d = dec_of(&b.e);
-  tb_point r;
-  assert_int_equal(tb_dec_point(&d, &r), 0);
+  testbed_point r;
+  assert_int_equal(testbed_point_decode(&d, &r, &g_arena), 0);
   assert_int_equal(roam_dec_finish(&d), 0);
   assert_int_equal(r.x, INT32_MIN);
   assert_int_equal(r.y, INT32_MAX);
 }
 
+static bool str_is(roam_str s, const char *want) {
+  return s.len == strlen(want) && memcmp(s.ptr, want, s.len) == 0;
+}
+
 static void test_person(void **st) {
   (void)st;
   buf b;
-  tb_person bob = {tb_cstr("Bob"), 25, false, {NULL, 0}};
-  tb_enc_person(enc(&b), &bob);
+  testbed_person bob = {roam_str_c("Bob"), 25, {false, {NULL, 0}}};
+  testbed_person_encode(enc(&b), &bob);
   ASSERT_BYTES(&b.e, 0x03, 'B', 'o', 'b', 0x19, 0x00);
-  tb_person alice = {tb_cstr("Alice"), 30, true, tb_cstr("a@x")};
-  tb_enc_person(enc(&b), &alice);
+  testbed_person alice = {roam_str_c("Alice"), 30, {true, roam_str_c("a@x")}};
+  testbed_person_encode(enc(&b), &alice);
   ASSERT_BYTES(&b.e, 0x05, 'A', 'l', 'i', 'c', 'e', 0x1e, 0x01, 0x03, 'a', '@', 'x');
   roam_dec d = dec_of(&b.e);
-  tb_person p;
-  assert_int_equal(tb_dec_person(&d, &p), 0);
+  testbed_person p;
+  assert_int_equal(testbed_person_decode(&d, &p, &g_arena), 0);
   assert_int_equal(roam_dec_finish(&d), 0);
-  assert_true(tb_str_eq(p.name, tb_cstr("Alice")));
+  assert_true(str_is(p.name, "Alice"));
   assert_int_equal(p.age, 30);
-  assert_true(p.has_email);
-  assert_true(tb_str_eq(p.email, tb_cstr("a@x")));
+  assert_true(p.email.is_some);
+  assert_true(str_is(p.email.value, "a@x"));
   /* truncated: the email is missing */
   roam_dec_init(&d, b.b, 7);
-  assert_int_not_equal(tb_dec_person(&d, &p), 0);
+  assert_int_not_equal(testbed_person_decode(&d, &p, &g_arena), 0);
   /* option tag 2 */
   uint8_t bad[] = {0x01, 'x', 0x01, 0x02};
   roam_dec_init(&d, bad, sizeof bad);
-  assert_int_not_equal(tb_dec_person(&d, &p), 0);
+  assert_int_not_equal(testbed_person_decode(&d, &p, &g_arena), 0);
 }
 
 static void test_rectangle(void **st) {
   (void)st;
   buf b;
-  tb_rectangle r = {{1, 2}, {4, 6}, true, tb_cstr("r")};
-  tb_enc_rectangle(enc(&b), &r);
+  testbed_rectangle r = {{1, 2}, {4, 6}, {true, roam_str_c("r")}};
+  testbed_rectangle_encode(enc(&b), &r);
   ASSERT_BYTES(&b.e, 0x02, 0x04, 0x08, 0x0c, 0x01, 0x01, 'r');
   roam_dec d = dec_of(&b.e);
-  tb_rectangle q;
-  assert_int_equal(tb_dec_rectangle(&d, &q), 0);
+  testbed_rectangle q;
+  assert_int_equal(testbed_rectangle_decode(&d, &q, &g_arena), 0);
   assert_int_equal(roam_dec_finish(&d), 0);
   assert_int_equal(q.bottom_right.y, 6);
-  assert_true(q.has_label);
+  assert_true(q.label.is_some);
 }
 
 static void test_enums(void **st) {
   (void)st;
   buf b;
-  tb_enc_color(enc(&b), TB_BLUE);
+  testbed_color blue = TESTBED_COLOR_BLUE;
+  testbed_color_encode(enc(&b), &blue);
   ASSERT_BYTES(&b.e, 0x02);
-  tb_enc_math_error(enc(&b), TB_OVERFLOW);
+  testbed_math_error ovf = TESTBED_MATH_ERROR_OVERFLOW;
+  testbed_math_error_encode(enc(&b), &ovf);
   ASSERT_BYTES(&b.e, 0x01);
-  tb_enc_lookup_error(enc(&b), TB_NOT_FOUND);
+  testbed_lookup_error nf = TESTBED_LOOKUP_ERROR_NOT_FOUND;
+  testbed_lookup_error_encode(enc(&b), &nf);
   ASSERT_BYTES(&b.e, 0x00);
   uint8_t three = 3, one = 1;
   roam_dec d;
-  tb_color c;
+  testbed_color c;
   roam_dec_init(&d, &three, 1);
-  assert_int_equal(tb_dec_color(&d, &c), ROAM_ERR_DECODE);
-  tb_math_error me;
+  assert_int_equal(testbed_color_decode(&d, &c, &g_arena), ROAM_ERR_DECODE);
+  testbed_math_error me;
   roam_dec_init(&d, &one, 1);
-  assert_int_equal(tb_dec_math_error(&d, &me), 0);
-  assert_int_equal(me, TB_OVERFLOW);
-  tb_lookup_error le;
+  assert_int_equal(testbed_math_error_decode(&d, &me, &g_arena), 0);
+  assert_int_equal(me, TESTBED_MATH_ERROR_OVERFLOW);
+  testbed_lookup_error le;
   roam_dec_init(&d, &three, 1);
-  assert_int_equal(tb_dec_lookup_error(&d, &le), ROAM_ERR_DECODE);
-  assert_string_equal(tb_color_name(TB_GREEN), "Green");
+  assert_int_equal(testbed_lookup_error_decode(&d, &le, &g_arena), ROAM_ERR_DECODE);
+  assert_string_equal(testbed_color_name(TESTBED_COLOR_GREEN), "Green");
+  assert_string_equal(testbed_math_error_name(TESTBED_MATH_ERROR_DIVISION_BY_ZERO),
+                      "DivisionByZero");
 }
 
 static void test_shape(void **st) {
   (void)st;
   buf b;
-  tb_shape circle = {TB_SHAPE_CIRCLE, 2.0, 0, 0};
-  tb_enc_shape(enc(&b), &circle);
+  testbed_shape circle = {.tag = TESTBED_SHAPE_CIRCLE, .circle = {2.0}};
+  testbed_shape_encode(enc(&b), &circle);
   ASSERT_BYTES(&b.e, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x40);
-  tb_shape pt = {TB_SHAPE_POINT, 0, 0, 0};
-  tb_enc_shape(enc(&b), &pt);
+  testbed_shape pt = {.tag = TESTBED_SHAPE_POINT};
+  testbed_shape_encode(enc(&b), &pt);
   ASSERT_BYTES(&b.e, 0x02);
-  tb_shape rect = {TB_SHAPE_RECTANGLE, 0, 3.0, 4.5};
-  tb_enc_shape(enc(&b), &rect);
+  testbed_shape rect = {.tag = TESTBED_SHAPE_RECTANGLE, .rectangle = {3.0, 4.5}};
+  testbed_shape_encode(enc(&b), &rect);
   assert_int_equal(roam_enc_size(&b.e), 17);
   roam_dec d = dec_of(&b.e);
-  tb_shape s;
-  assert_int_equal(tb_dec_shape(&d, &s), 0);
+  testbed_shape s;
+  assert_int_equal(testbed_shape_decode(&d, &s, &g_arena), 0);
   assert_int_equal(roam_dec_finish(&d), 0);
-  assert_int_equal(s.kind, TB_SHAPE_RECTANGLE);
-  assert_true(s.width == 3.0 && s.height == 4.5);
+  assert_int_equal(s.tag, TESTBED_SHAPE_RECTANGLE);
+  assert_true(s.rectangle.width == 3.0 && s.rectangle.height == 4.5);
   uint8_t bad = 3;
   roam_dec_init(&d, &bad, 1);
-  assert_int_equal(tb_dec_shape(&d, &s), ROAM_ERR_DECODE);
+  assert_int_equal(testbed_shape_decode(&d, &s, &g_arena), ROAM_ERR_DECODE);
   char text[64];
-  tb_fmt_shape(text, sizeof text, &rect);
+  roam_testbed_fmt_shape(text, sizeof text, &rect);
   assert_string_equal(text, "Rectangle { width: 3, height: 4.5 }");
 }
 
 static void test_canvas(void **st) {
   (void)st;
   buf b;
-  tb_shape shapes[] = {{TB_SHAPE_CIRCLE, 1.0, 0, 0}, {TB_SHAPE_POINT, 0, 0, 0}};
-  tb_canvas c = {tb_cstr("c"), shapes, 2, TB_RED};
-  tb_enc_canvas(enc(&b), &c);
+  testbed_shape shapes[] = {{.tag = TESTBED_SHAPE_CIRCLE, .circle = {1.0}},
+                            {.tag = TESTBED_SHAPE_POINT}};
+  testbed_canvas c = {roam_str_c("c"), {shapes, 2}, TESTBED_COLOR_RED};
+  testbed_canvas_encode(enc(&b), &c);
   assert_int_equal(roam_enc_error(&b.e), 0);
   assert_int_equal(roam_enc_size(&b.e), 2 + 1 + 9 + 1 + 1);
   roam_dec d = dec_of(&b.e);
-  tb_canvas out;
-  assert_int_equal(tb_dec_canvas(&d, &out), 0);
+  testbed_canvas out;
+  assert_int_equal(testbed_canvas_decode(&d, &out, &g_arena), 0);
   assert_int_equal(roam_dec_finish(&d), 0);
-  assert_int_equal(out.shape_count, 2);
-  assert_int_equal(out.shapes[1].kind, TB_SHAPE_POINT);
-  assert_int_equal(out.background, TB_RED);
-  tb_canvas_free(&out);
-  /* the second shape has an unknown variant: error, nothing leaks */
+  assert_int_equal(out.shapes.len, 2);
+  assert_int_equal(out.shapes.items[1].tag, TESTBED_SHAPE_POINT);
+  assert_int_equal(out.background, TESTBED_COLOR_RED);
+  /* the second shape has an unknown variant: an error; the arena frees all */
   b.b[2 + 1 + 9] = 7;
   d = dec_of(&b.e);
-  assert_int_equal(tb_dec_canvas(&d, &out), ROAM_ERR_DECODE);
-  tb_canvas_free(&out);
+  assert_int_equal(testbed_canvas_decode(&d, &out, &g_arena), ROAM_ERR_DECODE);
   /* a count larger than the input is refused before allocating */
   uint8_t huge[] = {0x00, 0xff, 0xff, 0xff, 0xff, 0x0f};
   roam_dec_init(&d, huge, sizeof huge);
-  assert_int_not_equal(tb_dec_canvas(&d, &out), 0);
-  tb_canvas_free(&out);
+  assert_int_not_equal(testbed_canvas_decode(&d, &out, &g_arena), 0);
+  roam_arena_reset(&g_arena);
 }
 
 static void test_message(void **st) {
   (void)st;
   buf b;
-  tb_message n = {TB_MESSAGE_NUMBER, {NULL, 0}, 21, {NULL, 0}};
-  tb_enc_message(enc(&b), &n);
+  testbed_message n = {.tag = TESTBED_MESSAGE_NUMBER, .number = 21};
+  testbed_message_encode(enc(&b), &n);
   ASSERT_BYTES(&b.e, 0x01, 0x2a);
   static const uint8_t data[] = {1, 2, 3};
-  tb_message m = {TB_MESSAGE_DATA, {NULL, 0}, 0, {data, 3}};
-  tb_enc_message(enc(&b), &m);
+  testbed_message m = {.tag = TESTBED_MESSAGE_DATA, .data = {data, 3}};
+  testbed_message_encode(enc(&b), &m);
   ASSERT_BYTES(&b.e, 0x02, 0x03, 1, 2, 3);
-  tb_message t = {TB_MESSAGE_TEXT, tb_cstr("hi"), 0, {NULL, 0}};
-  tb_enc_message(enc(&b), &t);
+  testbed_message t = {.tag = TESTBED_MESSAGE_TEXT, .text = roam_str_c("hi")};
+  testbed_message_encode(enc(&b), &t);
   ASSERT_BYTES(&b.e, 0x00, 0x02, 'h', 'i');
   roam_dec d = dec_of(&b.e);
-  tb_message out;
-  assert_int_equal(tb_dec_message(&d, &out), 0);
-  assert_true(tb_str_eq(out.text, tb_cstr("hi")));
+  testbed_message out;
+  assert_int_equal(testbed_message_decode(&d, &out, &g_arena), 0);
+  assert_true(str_is(out.text, "hi"));
 }
 
-static void test_pairs_and_points(void **st) {
+static void test_person_display(void **st) {
   (void)st;
-  buf b;
-  tb_pair_is is = {7, tb_cstr("seven")};
-  tb_enc_pair_is(enc(&b), &is);
-  ASSERT_BYTES(&b.e, 0x0e, 0x05, 's', 'e', 'v', 'e', 'n');
-  tb_pair_si si = {tb_cstr("seven"), 7};
-  tb_enc_pair_si(enc(&b), &si);
-  ASSERT_BYTES(&b.e, 0x05, 's', 'e', 'v', 'e', 'n', 0x0e);
-  roam_dec d = dec_of(&b.e);
-  tb_pair_si back;
-  assert_int_equal(tb_dec_pair_si(&d, &back), 0);
-  assert_int_equal(back.num, 7);
-  tb_point pts[] = {{0, 0}, {1, 2}};
-  tb_enc_points(enc(&b), pts, 2);
-  ASSERT_BYTES(&b.e, 0x02, 0x00, 0x00, 0x02, 0x04);
-  d = dec_of(&b.e);
-  tb_point *got;
-  size_t n;
-  assert_int_equal(tb_dec_points(&d, &got, &n), 0);
-  assert_int_equal(n, 2);
-  assert_int_equal(got[1].y, 2);
-  free(got);
+  testbed_person bob = {roam_str_c("Bob"), 25, {false, {NULL, 0}}};
+  char text[96];
+  roam_testbed_fmt_person(text, sizeof text, &bob);
+  assert_string_equal(text, "Person { name: \"Bob\", age: 25, email: None }");
 }
 
 /* ---- the handlers behind a scripted peer --------------------------------------- */
@@ -538,6 +532,7 @@ static void test_teardown(void **st) {
 int main(void) {
   g_disp = roam_dispatcher_new(NULL);
   if (roam_testbed_register(g_disp) != 0) return 1;
+  roam_arena_init(&g_arena, NULL);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_point),
       cmocka_unit_test(test_person),
@@ -546,7 +541,7 @@ int main(void) {
       cmocka_unit_test(test_shape),
       cmocka_unit_test(test_canvas),
       cmocka_unit_test(test_message),
-      cmocka_unit_test(test_pairs_and_points),
+      cmocka_unit_test(test_person_display),
       cmocka_unit_test(test_unary_exact),
       cmocka_unit_test(test_sum),
       cmocka_unit_test(test_generate_credit),
@@ -557,5 +552,6 @@ int main(void) {
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   roam_dispatcher_free(g_disp);
+  roam_arena_free(&g_arena);
   return rc;
 }

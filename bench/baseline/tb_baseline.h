@@ -1,4 +1,9 @@
 /*
+ * Frozen copy of the hand-written Testbed codec that tools/testbed carried
+ * before roam-gen (tools/testbed/testbed.h at commit 8315e7c), kept only as
+ * the baseline of bench/bench_gen.c. Not used by any program.
+ */
+/*
  * roam_testbed: the Testbed conformance service (PROTOCOL.md §13) written
  * the way an application writes its own service on roam-c:
  *
@@ -23,8 +28,8 @@
  * Thread-safety: the codecs are pure. The handlers run on the thread that
  * drives the session they serve (like every roam handler).
  */
-#ifndef ROAM_TOOLS_TESTBED_H
-#define ROAM_TOOLS_TESTBED_H
+#ifndef ROAM_BENCH_TB_BASELINE_H
+#define ROAM_BENCH_TB_BASELINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -211,4 +216,4 @@ size_t roam_testbed_live_calls(void);
 #ifdef __cplusplus
 }
 #endif
-#endif /* ROAM_TOOLS_TESTBED_H */
+#endif /* ROAM_BENCH_TB_BASELINE_H */
