@@ -126,7 +126,9 @@ typedef struct subject {
   void *stop_ud;
 } subject;
 
+#ifdef ROAM_SUBJECT_RUNTIME
 static void close_link_task(roam_loop *loop, void *ud);
+#endif
 
 static void scenario_result(subject *sj, bool ok, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -138,8 +140,10 @@ static void scenario_result(subject *sj, bool ok, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(sj->scenario_msg, sizeof sj->scenario_msg, fmt, ap);
   va_end(ap);
+#ifdef ROAM_SUBJECT_RUNTIME
   /* on the runtime: say Goodbye once the callbacks of this turn are over */
   if (sj->loop && sj->scenario != SC_NONE) roam_loop_post(sj->loop, close_link_task, sj);
+#endif
 }
 
 static const char *status_text(int status) {
@@ -566,6 +570,9 @@ static void run(subject *sj) {
 }
 
 /* ---- the link on the runtime, driven by a loop adapter ---------------------------- */
+/* (built in with ROAM_SUBJECT_RUNTIME: tools/subject/run builds that variant
+ * when ROAM_SUBJECT_LOOP is set; the CMake target always has it) */
+#ifdef ROAM_SUBJECT_RUNTIME
 
 static void close_link_task(roam_loop *loop, void *ud) {
   subject *sj = ud;
@@ -696,8 +703,13 @@ out:
 #endif
   return status;
 }
+#endif /* ROAM_SUBJECT_RUNTIME */
 
 static bool loop_kind_known(const char *kind) {
+#ifndef ROAM_SUBJECT_RUNTIME
+  (void)kind;
+  return false;
+#endif
 #ifdef ROAM_SUBJECT_LIBUV
   if (strcmp(kind, "libuv") == 0) return true;
 #endif
@@ -785,6 +797,7 @@ int main(void) {
   cfg.clock = session_clock;
   cfg.log = log_cb;
   if (wire_spy) cfg.flags |= ROAM_SESSION_WIRE_SPY;
+#ifdef ROAM_SUBJECT_RUNTIME
   if (loop_kind) {
     rc = run_on_loop(&sj, loop_kind, &cfg);
     if (rc != 0) {
@@ -795,6 +808,7 @@ int main(void) {
     }
     goto finished;
   }
+#endif
   if (use_ws) cfg.flags |= ROAM_SESSION_MESSAGE_TRANSPORT;
   roam_session_callbacks cbs;
   memset(&cbs, 0, sizeof cbs);
@@ -828,7 +842,9 @@ int main(void) {
 
   run(&sj);
 
+#ifdef ROAM_SUBJECT_RUNTIME
 finished:;
+#endif
   int status;
   if (sj.scenario != SC_NONE) {
     if (!sj.scenario_done)
