@@ -6,7 +6,11 @@ channeling/registry.ts at roam 0.6):
 - it never grants credit and never waits for it;
 - it checks every Credit's channel id against its live channels (incoming and
   outgoing) and answers a Credit for a channel it does not hold -- including
-  one it has just closed -- with Goodbye "channeling.unknown".
+  one it has just closed -- with Goodbye "channeling.unknown";
+- its process_message answers like the TypeScript subject (typescript/subject/
+  subject.ts): Text(s) -> "Processed: " + s, Data(b) -> b unchanged;
+- it rejects virtual connections unless ACCEPT_CONNECTIONS=1, as the
+  reference does (the client then skips its virtual-connection step).
 
 The Testbed methods themselves are pysubject's (tests/conformance). Usage, as
 pair.sh runs a server:
@@ -24,12 +28,30 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "conformance"))
-os.environ.setdefault("ACCEPT_CONNECTIONS", "1")  # the Testbed client opens one
 import pysubject as ps  # noqa: E402
+import roamwire as w  # noqa: E402
 
 ps.BUGS.update({"no-grant", "ignore-credit"})  # the 0.6 peer's credit behaviour
 
 failures = []
+
+
+def m_process_message_ts(r):
+    """The TypeScript 0.6 subject's process_message."""
+    v = r.varint(32)
+    if v == 0:
+        out = w.varint(0) + w.enc_str("Processed: " + r.str())
+    elif v == 1:
+        out = w.varint(1) + w.enc_i64(ps.i64_wrap(r.i64() * 2))
+    elif v == 2:
+        out = w.varint(2) + w.enc_bytes(r.bytes_())
+    else:
+        raise w.DecodeError(f"Message variant {v}")
+    r.expect_end()
+    return ps.ok(out)
+
+
+ps.PLAIN[ps.PROCESS_MESSAGE] = m_process_message_ts
 
 
 def log(*a) -> None:
