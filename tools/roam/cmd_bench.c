@@ -88,15 +88,16 @@ static void count_error(bench *b, int status) {
 
 static void on_done(roam_client *c, const roam_call_result *res, void *ud);
 
-/* Start a call in slot s if the run allows it; false if none was started. */
-static bool issue(bench *b, slot *s) {
+/* Start a call in slot s at time t0 if the run allows it; false if none
+ * was started. */
+static bool issue(bench *b, slot *s, uint64_t t0) {
   blink *bl = s->bl;
   if (b->stopping || bl->dead) return false;
   if (b->calls_max && b->issued >= b->calls_max) {
     b->stopping = true;
     return false;
   }
-  s->t0 = now_ns();
+  s->t0 = t0;
   int rc = roam_client_call_async(bl->c, b->method_id, b->payload, b->len, &b->copts, on_done, s);
   if (rc) {
     count_error(b, rc);
@@ -128,7 +129,9 @@ static void on_done(roam_client *c, const roam_call_result *res, void *ud) {
     b->t_last = t;
   }
   if (res->status == ROAM_ERR_CLOSED) bl->dead = true;
-  issue(b, s);
+  /* the next call starts now: one clock reading serves as this call's end
+   * and the next one's start */
+  issue(b, s, t);
 }
 
 static void progress(bench *b, uint64_t t, bool final) {
@@ -385,7 +388,7 @@ int cmd_bench(int argc, char **argv) {
   b.t_stop = b.t_warm + dur_ms * 1000000u;
   b.next_progress = b.t_start + 1000000000u;
   for (unsigned k = 0; k < per; k++)
-    for (unsigned i = 0; i < b.nlinks; i++) issue(&b, &b.links[i].slots[k]);
+    for (unsigned i = 0; i < b.nlinks; i++) issue(&b, &b.links[i].slots[k], now_ns());
   if (b.inflight_total == 0) b.stopping = true;
   rc = roam_loop_run_until(b.loop, run_done, &b, UINT64_MAX);
   if (b.tty) progress(&b, now_ns(), true);
