@@ -161,11 +161,16 @@ static void log_stderr(void *ud, roam_log_level level, const char *msg) {
   if (level <= ROAM_LOG_WARN) fprintf(stderr, "roam " CMD ": %s\n", msg);
 }
 
+/* Every link ready, or one failed (its client has no link any more). */
 static bool links_ready(void *ud) {
   bench *b = ud;
-  for (unsigned i = 0; i < b->nlinks; i++)
-    if (!roam_client_is_ready(b->links[i].c) && !b->links[i].dead) return false;
-  return true;
+  bool all = true;
+  for (unsigned i = 0; i < b->nlinks; i++) {
+    if (roam_client_is_ready(b->links[i].c)) continue;
+    if (!roam_client_link(b->links[i].c)) return true;
+    all = false;
+  }
+  return all;
 }
 
 static void print_report(bench *b, FILE *f, const char *method, const char *addr, bool json) {
