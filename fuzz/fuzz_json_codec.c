@@ -8,6 +8,7 @@
  * what the decoder writes must be valid JSON.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,7 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (jc_decode(t, &d, &out, &cx) == 0 && !out.oom) {
     char err[256];
     json_t *v = jc_parse(out.p, out.len, err, sizeof err);
-    if (!v) abort(); /* the decoder wrote invalid JSON */
+    /* the decoder must write valid JSON (jansson refuses one valid thing:
+     * a NUL character in an object key, which a map's String key may hold) */
+    if (!v && !strstr(err, "NUL")) {
+      fprintf(stderr, "invalid JSON from the decoder: %s\n%s\n", err, out.p);
+      abort();
+    }
     /* and what it wrote encodes again (NaN, written null, may not) */
     roam_enc e;
     roam_enc_init_growable(&e, NULL);
