@@ -3,8 +3,8 @@
 # roam-testbed-server: every Testbed method with its JSON output, user
 # errors, streams both ways from arguments and from standard input, a
 # virtual connection, --raw, and each error class with its exit status.
-#   cli_call.sh ROAM SERVER TESTBED_RS
-roam=$1 server=$2 schema=$3
+#   cli_call.sh ROAM SERVER TESTBED_RS PYTHON
+roam=$1 server=$2 schema=$3 python=${4:-python3}
 . "$(dirname "$0")/lib.sh"
 start_server "$server" 127.0.0.1:0
 A=$addr
@@ -87,6 +87,21 @@ expect unreachable 2 '' 'cannot connect to 127.0.0.1:1' -- "$roam" call 127.0.0.
 expect unreachable-unix 2 '' 'cannot connect' -- "$roam" call "unix:$tmp/none.sock" Testbed.echo '["x"]' -s "$schema"
 expect usage 1 '' 'expected ADDR Service.method' -- "$roam" call "$A"
 expect unknown-option 1 '' "unknown option '--frobnicate'" -- "$roam" call "$A" -s "$schema" Testbed.echo '[]' --frobnicate
+
+# --- --timeout against a peer that completes the handshake and never answers ---
+"$python" - "$tmp/mute.port" <<'PY' &
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+c, _ = s.accept()
+c.sendall(b"\x01\x08\x01\x80\x80\x40\x80\x80\x04\x00")  # Hello V2, COBS-framed
+while c.recv(65536):
+    pass
+PY
+pids+=($!)
+for _ in $(seq 100); do [[ -s "$tmp/mute.port" ]] && break; sleep 0.05; done
+expect call-timeout 2 '' 'no answer within 0.3 s' \
+  -- "$roam" call "127.0.0.1:$(cat "$tmp/mute.port")" Testbed.echo '["x"]' -s "$schema" --timeout 0.3
 
 # --- list, method-id, help ------------------------------------------------------
 "$roam" list -s "$schema" >"$tmp/list" 2>&1 || fail "list: exit status $?"
