@@ -14,6 +14,11 @@
  *              link.
  * Each figure is the median of 5 runs (--runs N). Usage:
  *   bench_runtime [--runs N] [--quick] [--diag] [rtt|pipelined|stream|idle ...]
+ *   bench_runtime --addr ADDR [--runs N] [--quick] pipelined
+ * --addr: the pipelined client only, against a Testbed server already
+ * running at ADDR (Testbed.echo of the same 32-byte string); prints
+ *   RESULT pipelined64.external runtime rate <calls/s> calls/s
+ * (bench/run compares `roam bench` with it against one server).
  * --diag keeps the sessions' diagnostic records (roam_diag) switched on; by
  * default the benchmark switches them off (ROAM_SESSION_NO_DIAGNOSTICS).
  */
@@ -503,6 +508,21 @@ static double pipe_raw(const char *addr, long total, int inflight) {
   return (double)total / secs;
 }
 
+static void bench_pipelined_at(const char *addr) {
+  long total = g_quick ? 50000 : 400000;
+  double r[16];
+  for (int i = 0; i < g_runs; i++) {
+    r[i] = pipe_roam(addr, total, 64);
+    if (r[i] < 0) {
+      fprintf(stderr, "bench_runtime: cannot connect to %s\n", addr);
+      exit(1);
+    }
+  }
+  double a = median_d(r, g_runs);
+  printf("pipelined (64 in flight) against %s  roam %10.0f calls/s\n", addr, a);
+  printf("RESULT pipelined64.external runtime rate %.0f calls/s\n", a);
+}
+
 static void bench_pipelined(bool tcp) {
   char ra[256], wa[256];
   pid_t rs = roam_server_proc(tcp ? "tcp://127.0.0.1:0" : "unix:/tmp/bench-roam-pl.sock", ra, sizeof ra);
@@ -695,8 +715,11 @@ int main(int argc, char **argv) {
     g_diag = argc >= 5 && strcmp(argv[4], "--diag") == 0;
     return server_main(argv[2], atoi(argv[3]));
   }
+  const char *ext = NULL;
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+    if (strcmp(argv[i], "--addr") == 0 && i + 1 < argc)
+      ext = argv[++i];
+    else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
       g_runs = atoi(argv[++i]);
     else if (strcmp(argv[i], "--quick") == 0)
       g_quick = true;
@@ -706,6 +729,14 @@ int main(int argc, char **argv) {
       which[nw++] = argv[i];
   }
   if (g_runs < 1 || g_runs > 15) g_runs = 5;
+  if (ext) {
+    if (nw != 1 || strcmp(which[0], "pipelined") != 0) {
+      fprintf(stderr, "bench_runtime: --addr goes with the pipelined workload only\n");
+      return 2;
+    }
+    bench_pipelined_at(ext);
+    return 0;
+  }
   bool all = nw == 0;
   for (int k = 0; k < (all ? 1 : nw); k++) {
     const char *w = all ? "" : which[k];

@@ -355,6 +355,91 @@ def run_others(build, quick, verbose):
     return out
 
 
+CLI_TARGET = 0.8
+CLI_MSG = "0123456789abcdef0123456789ABCDEF"  # bench_runtime's 32-byte echo string
+
+
+def run_cli(build, root, quick, rounds, secs, verbose):
+    """`roam bench` (the command-line tool, 64 calls in flight on one link)
+    against `bench_runtime --addr` (the runtime's own pipelined client) on
+    one roam-testbed-server over a Unix socket, in the same run: each round
+    runs both back to back (alternating which goes first) and the ratio
+    roam bench / bench_runtime is taken per round. Returns a dict, or None
+    with a reason when a program is missing."""
+    roam = os.path.join(build, "tools", "roam", "roam")
+    server = os.path.join(build, "tools", "testbed-server", "roam-testbed-server")
+    brt = find_bin(build, "bench_runtime")
+    schema = os.path.join(root, "tools", "testbed", "testbed.rs")
+    for path in (roam, server, brt):
+        if not path or not os.access(path, os.X_OK):
+            return None, "the roam bench row needs %s" % (path or "bench_runtime")
+    sock = "/tmp/roam-bench-cli-%d.sock" % os.getpid()
+    srv = subprocess.Popen([server, "unix:" + sock], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+    line = srv.stdout.readline()
+    if not line.startswith("listening on "):
+        srv.kill()
+        return None, "roam-testbed-server did not start"
+    addr = line.split(" ", 2)[2].strip()
+    cli_secs = max(secs, 0.5)
+    out = {"id": "cli.pipelined64.unix", "address": addr, "cli": [], "runtime": [],
+           "ratios": [], "target": CLI_TARGET,
+           "command_cli": "roam bench %s Testbed.echo '[\"%s\"]' -s tools/testbed/testbed.rs "
+                          "-p 64 -d %g --json -" % (addr, CLI_MSG, cli_secs),
+           "command_runtime": "bench_runtime --addr %s --runs 1%s pipelined"
+                              % (addr, " --quick" if quick else "")}
+    err = None
+    try:
+        for r in range(rounds):
+            vals = {}
+            for which in (("runtime", "cli") if r % 2 == 0 else ("cli", "runtime")):
+                if which == "runtime":
+                    cmd = [brt, "--addr", addr, "--runs", "1"] + (["--quick"] if quick else []) + \
+                          ["pipelined"]
+                else:
+                    cmd = [roam, "bench", addr, "Testbed.echo", '["%s"]' % CLI_MSG, "-s", schema,
+                           "-p", "64", "-d", "%g" % cli_secs, "--json", "-"]
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+                if verbose:
+                    print(p.stdout + p.stderr, file=sys.stderr)
+                v = None
+                if which == "runtime":
+                    for l in p.stdout.splitlines():
+                        m = RESULT_RE.match(l)
+                        if m and m.group(1) == "pipelined64.external":
+                            v = float(m.group(4))
+                else:
+                    try:
+                        j = json.loads(p.stdout.strip().splitlines()[-1])
+                        if j["errors"] == 0:
+                            v = float(j["calls_per_s"])
+                    except (ValueError, IndexError, KeyError):
+                        v = None
+                if p.returncode != 0 or v is None:
+                    err = "%s failed (exit status %d): %s" % (which, p.returncode,
+                                                               p.stderr.strip()[-200:])
+                    continue
+                vals[which] = v
+                out[which].append(v)
+            if "cli" in vals and "runtime" in vals and vals["runtime"] > 0:
+                out["ratios"].append(vals["cli"] / vals["runtime"])
+            print("   round %d  roam bench %s calls/s  bench_runtime %s calls/s" % (
+                r + 1, fmt_num(vals.get("cli", 0), "calls/s"),
+                fmt_num(vals.get("runtime", 0), "calls/s")), file=sys.stderr)
+    finally:
+        srv.terminate()
+        try:
+            srv.wait(10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+    for k in ("cli", "runtime", "ratios"):
+        out[k + "_median"] = statistics.median(out[k]) if out[k] else None
+    r = out["ratios_median"]
+    out["met"] = r is not None and r >= CLI_TARGET
+    out["error"] = err
+    return out, None
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -439,6 +524,14 @@ def main():
         if wire_err:
             notes.append(wire_err)
 
+    cli = None
+    if not a.only or re.search(a.only, "cli.pipelined64.unix"):
+        print("== cli.pipelined64.unix: roam bench vs bench_runtime, one Testbed server "
+              "(%d rounds)" % rounds, file=sys.stderr)
+        cli, why = run_cli(a.build, a.root, a.quick, rounds, secs, a.verbose)
+        if why:
+            notes.append(why)
+
     others = []
     if a.quick:
         notes.append("the other bench programs (bench_runtime, bench_method_id, ...) are run "
@@ -496,7 +589,7 @@ def main():
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cmd = "bench/run" + (" --quick" if a.quick else "")
     md = render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end, notes,
-                   wire, others, time.time() - started, a.quick)
+                   wire, others, time.time() - started, a.quick, cli)
     os.makedirs(os.path.dirname(os.path.abspath(out_md)), exist_ok=True)
     with open(out_md, "w") as f:
         f.write(md)
@@ -506,7 +599,8 @@ def main():
         doc = {"schema": "roam-c-bench/1", "date": date, "command": cmd, "quick": a.quick,
                "rounds": rounds, "secs_per_run": secs, "machine": info, "git": gi,
                "loadavg_start": load_start, "loadavg_end": load_end, "notes": notes,
-               "workloads": report, "codec": wire, "other_programs": others}
+               "workloads": report, "codec": wire, "other_programs": others,
+               "cli": cli}
         with open(a.json, "w") as f:
             json.dump(doc, f, indent=2)
         print("wrote %s" % a.json, file=sys.stderr)
@@ -525,7 +619,7 @@ def target_text(w, metric):
 
 
 def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end, notes, wire,
-              others, elapsed, quick):
+              others, elapsed, quick, cli=None):
     L = []
     L.append("# roam-c performance")
     L.append("")
@@ -631,6 +725,34 @@ def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end
         L.append("Nowhere in this run: every target was met.")
     for e in behind:
         L.append("- `%s`: %s" % (e["id"], e["status"]))
+    if cli:
+        L.append("")
+        L.append("## The roam tool: `roam bench` against `bench_runtime`")
+        L.append("")
+        L.append("One roam-testbed-server on a Unix socket; each round runs `roam bench` (64 calls "
+                 "in flight on one link, Testbed.echo of a 32-byte string) and bench_runtime's "
+                 "pipelined client (the same calls through the runtime API) back to back. "
+                 "Target: roam bench drives at least %g× bench_runtime's rate (the tool is not "
+                 "the bottleneck)." % cli["target"])
+        L.append("")
+        L.append("| Workload | roam bench calls/s ↑ | bench_runtime calls/s ↑ | roam bench / "
+                 "bench_runtime | Target | Status |")
+        L.append("|---|---|---|---|---|---|")
+
+        def cellv(vals):
+            if not vals:
+                return "—"
+            return "%s (%s–%s)" % (fmt_num(statistics.median(vals), "calls/s"),
+                                   fmt_num(min(vals), "calls/s"), fmt_num(max(vals), "calls/s"))
+        r = cli["ratios_median"]
+        L.append("| **%s** | %s | %s | %s | ≥%g× | %s |" % (
+            cli["id"], cellv(cli["cli"]), cellv(cli["runtime"]),
+            "%.2f×" % r if r is not None else "—", cli["target"],
+            "ok" if cli["met"] else ("behind" if r is not None else "failed")))
+        L.append("")
+        L.append("Commands: `%s`; `%s`.%s" % (
+            cli["command_cli"], cli["command_runtime"],
+            " Error: %s" % cli["error"] if cli.get("error") else ""))
     if wire:
         L.append("")
         L.append("## Codec rates (bench_wire)")
