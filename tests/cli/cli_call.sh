@@ -118,4 +118,13 @@ for c in call list spy bench method-id; do
 done
 expect no-subcommand 1 '' 'usage: roam SUBCOMMAND' -- "$roam"
 stop_server
+
+# --- over WebSocket (CLI_WS=1: the build has ws:// links) ----------------------
+if [[ "${CLI_WS:-0}" == 1 ]]; then
+  start_server "$server" ws://127.0.0.1:0/cli
+  expect ws-echo 0 '"over ws"' '' -- "$roam" call "$addr" -s "$schema" Testbed.echo '["over ws"]'
+  expect ws-generate 0 $'0\n1\nnull' '' -- "$roam" call "$addr" -s "$schema" Testbed.generate '[2]'
+  expect ws-sum 0 '6' '' -- "$roam" call "$addr" -s "$schema" Testbed.sum '[[1,2,3]]'
+  stop_server
+fi
 finish
