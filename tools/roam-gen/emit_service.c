@@ -242,9 +242,8 @@ static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
                 id, gm->fn);
       decode_result(g, c, gm, "roam_mem_arena");
     } else {
-      sb_printf(c, "  roam_arena roam_a;\n  roam_arena_init(&roam_a, NULL);\n"
-                   "  int roam_rc = roam_gen_call(roam_c, %s, %s__args_enc, &roam_args, roam_opts,\n"
-                   "                              &roam_a, &roam_v);\n  roam_arena_free(&roam_a);\n",
+      sb_printf(c, "  int roam_rc = roam_gen_call(roam_c, %s, %s__args_enc, &roam_args, roam_opts,\n"
+                   "                              NULL, &roam_v);\n  (void)roam_v;\n",
                 id, gm->fn);
     }
     sb_puts(c, "  return roam_rc;\n}\n\n");
@@ -255,7 +254,7 @@ static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
               gm->fn, gm->n_cb, gm->n_cb);
     if (has_result(gm))
       sb_puts(c, "  max_align_t roam_buf[32];\n  roam_arena roam_a;\n"
-                 "  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);\n"
+                 "  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));\n"
                  "  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);\n");
     if (gm->ok)
       sb_printf(c, "  %s roam_ok, *roam_out = &roam_ok;\n", gm->ok->cname);
@@ -323,8 +322,10 @@ static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
     sb_puts(c, ", roam_arena *roam_mem_arena");
   sb_puts(c, ", uint64_t roam_timeout_ms) {\n  roam_bytes roam_v;\n");
   if (!has_result(gm))
-    sb_puts(c, "  roam_arena roam_a;\n  roam_arena_init(&roam_a, NULL);\n  roam_arena *roam_mem_arena = &roam_a;\n");
-  sb_puts(c, "  if (roam_call == NULL || roam_call->roam_pending == NULL || roam_mem_arena == NULL)\n"
+    sb_puts(c, "  roam_arena *roam_mem_arena = NULL; /* no value to keep */\n");
+  sb_printf(c, "  if (roam_call == NULL || roam_call->roam_pending == NULL%s)\n",
+            has_result(gm) ? " || roam_mem_arena == NULL" : "");
+  sb_puts(c, 
              "    return ROAM_ERR_INVALID_ARG;\n"
              "  int roam_rc = roam_gen_call_finish(roam_call->roam_pending, roam_timeout_ms, roam_mem_arena, &roam_v);\n"
              "  if (roam_rc == ROAM_ERR_TIMEOUT && roam_call->roam_pending != NULL &&\n"
@@ -333,7 +334,7 @@ static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
   sb_printf(c, "  %s__free_chans(roam_call);\n", gm->fn);
   decode_result(g, c, gm, "roam_mem_arena");
   if (!has_result(gm))
-    sb_puts(c, "  roam_arena_free(&roam_a);\n");
+    sb_puts(c, "  (void)roam_v;\n");
   sb_puts(c, "  return roam_rc;\n}\n\n");
 
   sb_printf(c, "void %s(%s *roam_call) {\n  if (roam_call == NULL)\n    return;\n"
@@ -445,9 +446,10 @@ static void emit_server(gen *g, sb *c, gservice *gs, gmethod *gm) {
                 gm->n_open[a], R, k, gm->n_send[a], R, arg_type(g, el), k, g->prefix, el->fn,
                 arg_ptr(g, el, "roam_value"));
     } else {
-      sb_printf(c, "static int %s__deliver_%s(roam_bytes roam_v, void (*roam_typed)(void), void *roam_ud) {\n"
+      sb_printf(c, "static int %s__deliver_%s(roam_bytes roam_v, const roam_mem *roam_m,\n"
+                   "    void (*roam_typed)(void), void *roam_ud) {\n"
                    "  max_align_t roam_buf[16];\n  roam_arena roam_a;\n"
-                   "  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);\n"
+                   "  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_m);\n"
                    "  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);\n"
                    "  %s roam_value;\n"
                    "  int roam_rc = %s__decode_all(roam_v, %s__vd_%s, &roam_value, &roam_a);\n"
