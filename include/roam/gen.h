@@ -232,6 +232,16 @@ ROAM_EXTERN int roam_gen_call_async(roam_client *c, uint64_t method_id, roam_gen
                                     const void *args, const roam_call_opts *opts,
                                     roam_gen_done_fn done, void (*typed)(void), void *ud);
 
+/* The same for a method with channels, opened beforehand with
+ * roam_gen_open_channels (their ids encoded in the arguments); the client
+ * must be ready (ROAM_ERR_STATE otherwise). The channels stay the caller's:
+ * use them while the call runs, free them after done (or to give up). */
+ROAM_EXTERN int roam_gen_call_async_chans(roam_client *c, uint64_t method_id,
+                                          roam_gen_encode_fn fn, const void *args,
+                                          const roam_call_opts *opts, roam_chan *const *chans,
+                                          size_t n, roam_gen_done_fn done, void (*typed)(void),
+                                          void *ud);
+
 /* A call with channels from blocking code. First open the channels (dirs[i]
  * ROAM_CHAN_SEND for a handler's Rx<T>, ROAM_CHAN_RECV for its Tx<T>; the
  * client must be ready or become ready within opts->timeout_ms), encode

@@ -63,27 +63,53 @@ static void async_done(roam_client *c, const roam_call_result *res, void *ud) {
   ctx.done(c, res->status, v, ctx.typed, ctx.ud);
 }
 
+int roam_gen_call_async_chans(roam_client *c, uint64_t method_id, roam_gen_encode_fn fn,
+                              const void *args, const roam_call_opts *opts,
+                              roam_chan *const *chans, size_t n, roam_gen_done_fn done,
+                              void (*typed)(void), void *ud) {
+  if (c == NULL || done == NULL || (n && chans == NULL))
+    return ROAM_ERR_INVALID_ARG;
+  uint64_t small[8], *ids = small;
+  if (n > 8)
+    ids = n <= SIZE_MAX / sizeof *ids ? roam__malloc(cmem(c), n * sizeof *ids) : NULL;
+  if (ids == NULL)
+    return ROAM_ERR_NOMEM;
+  roam_call_opts o;
+  if (opts)
+    o = *opts;
+  else
+    memset(&o, 0, sizeof o);
+  if (n) {
+    for (size_t i = 0; i < n; i++)
+      ids[i] = roam_chan_id(chans[i]);
+    o.channels = ids;
+    o.channel_count = n;
+  }
+  async_ctx *ctx = roam__malloc(cmem(c), sizeof *ctx);
+  int rc = ROAM_ERR_NOMEM;
+  if (ctx != NULL) {
+    ctx->mem = *cmem(c);
+    ctx->done = done;
+    ctx->typed = typed;
+    ctx->ud = ud;
+    gen_buf b;
+    rc = gen_encode(&b, cmem(c), fn, args);
+    if (rc == 0)
+      rc = roam_client_call_async(c, method_id, roam_enc_data(&b.e), roam_enc_size(&b.e), &o,
+                                  async_done, ctx);
+    gen_buf_free(&b);
+    if (rc != 0)
+      roam__free(cmem(c), ctx);
+  }
+  if (ids != small)
+    roam__free(cmem(c), ids);
+  return rc;
+}
+
 int roam_gen_call_async(roam_client *c, uint64_t method_id, roam_gen_encode_fn fn,
                         const void *args, const roam_call_opts *opts, roam_gen_done_fn done,
                         void (*typed)(void), void *ud) {
-  if (c == NULL || done == NULL)
-    return ROAM_ERR_INVALID_ARG;
-  async_ctx *ctx = roam__malloc(cmem(c), sizeof *ctx);
-  if (ctx == NULL)
-    return ROAM_ERR_NOMEM;
-  ctx->mem = *cmem(c);
-  ctx->done = done;
-  ctx->typed = typed;
-  ctx->ud = ud;
-  gen_buf b;
-  int rc = gen_encode(&b, cmem(c), fn, args);
-  if (rc == 0)
-    rc = roam_client_call_async(c, method_id, roam_enc_data(&b.e), roam_enc_size(&b.e), opts,
-                                async_done, ctx);
-  gen_buf_free(&b);
-  if (rc != 0)
-    roam__free(cmem(c), ctx);
-  return rc;
+  return roam_gen_call_async_chans(c, method_id, fn, args, opts, NULL, 0, done, typed, ud);
 }
 
 int roam_gen_open_channels(roam_client *c, const roam_call_opts *opts, const roam_chan_dir *dirs,

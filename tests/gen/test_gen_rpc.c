@@ -499,11 +499,71 @@ static void test_channels(void **st) {
   close_client(&cc);
 }
 
+/* The asynchronous stub of a method with channels: the typed handles at
+ * once, the typed result in the callback. */
+typedef struct stream_waiter {
+  int done, status;
+  uint64_t count;
+} stream_waiter;
+
+static void stream_done(roam_client *c, int status, const uint64_t *out, void *ud) {
+  (void)c;
+  stream_waiter *w = ud;
+  w->done++;
+  w->status = status;
+  if (out) w->count = *out;
+}
+
+static bool stream_finished(void *ud) { return ((stream_waiter *)ud)->done != 0; }
+
+static void test_channels_async(void **st) {
+  (void)st;
+  counted_client cc;
+  roam_client *c = connect_client(&cc);
+  roam_arena a;
+  roam_arena_init(&a, NULL);
+  roam_call_opts o = opts(T_MS);
+  stream_waiter w = {0, 0, 0};
+  every_first_stream_call call;
+  /* bad arguments stay local */
+  assert_int_equal(every_first_stream_async(c, &o, &call, NULL, &w), ROAM_ERR_INVALID_ARG);
+  assert_int_equal(every_first_stream_async(NULL, &o, &call, stream_done, &w),
+                   ROAM_ERR_INVALID_ARG);
+  assert_int_equal(every_first_stream_async(c, &o, &call, stream_done, &w), 0);
+  assert_int_equal(w.done, 0); /* never from inside the call */
+  every_expr nums[2] = {{.tag = EVERY_EXPR_NUM, .num = 10}, {.tag = EVERY_EXPR_NUM, .num = 20}};
+  every_expr sum = {.tag = EVERY_EXPR_LIST, .list = {nums, 2}};
+  assert_int_equal(every_sender_expr_send(&call.up, &nums[0], T_MS), 0);
+  assert_int_equal(every_sender_expr_send(&call.up, &sum, T_MS), 0);
+  assert_int_equal(every_sender_expr_close(&call.up), 0);
+  const char *want[] = {"= 10", "= 30"};
+  roam_str s;
+  int n = 0, rc;
+  while ((rc = every_receiver_string_recv(&call.down, &s, &a, T_MS)) == 1) {
+    assert_true(n < 2);
+    assert_int_equal(s.len, strlen(want[n]));
+    assert_memory_equal(s.ptr, want[n], s.len);
+    n++;
+  }
+  assert_int_equal(rc, 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(roam_loop_run_until(roam_client_loop(c), stream_finished, &w, T_MS), 0);
+  assert_int_equal(w.done, 1);
+  assert_int_equal(w.status, 0);
+  assert_int_equal(w.count, 2);
+  every_first_stream_abort(&call); /* frees the channels */
+  assert_null(call.up.chan);
+  assert_null(call.down.chan);
+  roam_arena_free(&a);
+  close_client(&cc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_blocking),
       cmocka_unit_test(test_async),
       cmocka_unit_test(test_channels),
+      cmocka_unit_test(test_channels_async),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1395,6 +1395,47 @@ void testbed_sum_abort(testbed_sum_call *roam_call) {
   testbed_sum__free_chans(roam_call);
 }
 
+static void testbed_sum__done(roam_client *roam_c, int roam_rc, roam_bytes roam_v,
+                     void (*roam_typed)(void), void *roam_ud) {
+  testbed_sum_cb roam_cb = (testbed_sum_cb)roam_typed;
+  max_align_t roam_buf[32];
+  roam_arena roam_a;
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
+  int64_t roam_ok, *roam_out = &roam_ok;
+  if (roam_rc == 0 && roam_out != NULL)
+    roam_rc = testbed__decode_all(roam_v, testbed__vd_p_i64, roam_out, &roam_a);
+  roam_cb(roam_c, roam_rc, roam_rc == 0 ? roam_out : NULL, roam_ud);
+  roam_arena_free(&roam_a);
+}
+
+int testbed_sum_async(roam_client *roam_c, const roam_call_opts *roam_opts, testbed_sum_call *roam_call,
+    testbed_sum_cb roam_cb, void *roam_ud) {
+  static const roam_chan_dir roam_dirs[1] = {ROAM_CHAN_SEND};
+  roam_chan *roam_chans[1];
+  if (roam_call == NULL || roam_cb == NULL)
+    return ROAM_ERR_INVALID_ARG;
+  memset(roam_call, 0, sizeof *roam_call);
+  testbed_sum__args roam_args;
+  memset(&roam_args, 0, sizeof roam_args);
+  if (!roam_client_is_ready(roam_c))
+    return roam_c == NULL ? ROAM_ERR_INVALID_ARG : ROAM_ERR_STATE;
+  int roam_rc = roam_gen_open_channels(roam_c, roam_opts, roam_dirs, 1, roam_chans);
+  if (roam_rc != 0)
+    return roam_rc;
+  roam_args.numbers = roam_chan_id(roam_chans[0]);
+  roam_rc = roam_gen_call_async_chans(roam_c, TESTBED_SUM_ID, testbed_sum__args_enc, &roam_args, roam_opts,
+                                   roam_chans, 1, testbed_sum__done,
+                                   (void (*)(void))roam_cb, roam_ud);
+  if (roam_rc != 0) {
+    for (size_t i = 0; i < 1; i++)
+      roam_chan_free(roam_chans[i]);
+    return roam_rc;
+  }
+  roam_call->numbers.chan = roam_chans[0];
+  return 0;
+}
+
 #endif /* ROAM_GEN_SESSION_ONLY */
 
 static void testbed_sum__dispatch(roam_session *roam_s, roam_request *roam_r, void *roam_ud) {
@@ -1526,6 +1567,41 @@ void testbed_generate_abort(testbed_generate_call *roam_call) {
   testbed_generate__free_chans(roam_call);
 }
 
+static void testbed_generate__done(roam_client *roam_c, int roam_rc, roam_bytes roam_v,
+                     void (*roam_typed)(void), void *roam_ud) {
+  testbed_generate_cb roam_cb = (testbed_generate_cb)roam_typed;
+  roam_cb(roam_c, roam_rc, roam_ud);
+  (void)roam_v;
+}
+
+int testbed_generate_async(roam_client *roam_c, uint32_t count, const roam_call_opts *roam_opts, testbed_generate_call *roam_call,
+    testbed_generate_cb roam_cb, void *roam_ud) {
+  static const roam_chan_dir roam_dirs[1] = {ROAM_CHAN_RECV};
+  roam_chan *roam_chans[1];
+  if (roam_call == NULL || roam_cb == NULL)
+    return ROAM_ERR_INVALID_ARG;
+  memset(roam_call, 0, sizeof *roam_call);
+  testbed_generate__args roam_args;
+  memset(&roam_args, 0, sizeof roam_args);
+  roam_args.count = count;
+  if (!roam_client_is_ready(roam_c))
+    return roam_c == NULL ? ROAM_ERR_INVALID_ARG : ROAM_ERR_STATE;
+  int roam_rc = roam_gen_open_channels(roam_c, roam_opts, roam_dirs, 1, roam_chans);
+  if (roam_rc != 0)
+    return roam_rc;
+  roam_args.output = roam_chan_id(roam_chans[0]);
+  roam_rc = roam_gen_call_async_chans(roam_c, TESTBED_GENERATE_ID, testbed_generate__args_enc, &roam_args, roam_opts,
+                                   roam_chans, 1, testbed_generate__done,
+                                   (void (*)(void))roam_cb, roam_ud);
+  if (roam_rc != 0) {
+    for (size_t i = 0; i < 1; i++)
+      roam_chan_free(roam_chans[i]);
+    return roam_rc;
+  }
+  roam_call->output.chan = roam_chans[0];
+  return 0;
+}
+
 #endif /* ROAM_GEN_SESSION_ONLY */
 
 static void testbed_generate__dispatch(roam_session *roam_s, roam_request *roam_r, void *roam_ud) {
@@ -1648,6 +1724,42 @@ void testbed_transform_abort(testbed_transform_call *roam_call) {
   roam_pending_free(roam_call->roam_pending);
   roam_call->roam_pending = NULL;
   testbed_transform__free_chans(roam_call);
+}
+
+static void testbed_transform__done(roam_client *roam_c, int roam_rc, roam_bytes roam_v,
+                     void (*roam_typed)(void), void *roam_ud) {
+  testbed_transform_cb roam_cb = (testbed_transform_cb)roam_typed;
+  roam_cb(roam_c, roam_rc, roam_ud);
+  (void)roam_v;
+}
+
+int testbed_transform_async(roam_client *roam_c, const roam_call_opts *roam_opts, testbed_transform_call *roam_call,
+    testbed_transform_cb roam_cb, void *roam_ud) {
+  static const roam_chan_dir roam_dirs[2] = {ROAM_CHAN_SEND, ROAM_CHAN_RECV};
+  roam_chan *roam_chans[2];
+  if (roam_call == NULL || roam_cb == NULL)
+    return ROAM_ERR_INVALID_ARG;
+  memset(roam_call, 0, sizeof *roam_call);
+  testbed_transform__args roam_args;
+  memset(&roam_args, 0, sizeof roam_args);
+  if (!roam_client_is_ready(roam_c))
+    return roam_c == NULL ? ROAM_ERR_INVALID_ARG : ROAM_ERR_STATE;
+  int roam_rc = roam_gen_open_channels(roam_c, roam_opts, roam_dirs, 2, roam_chans);
+  if (roam_rc != 0)
+    return roam_rc;
+  roam_args.input = roam_chan_id(roam_chans[0]);
+  roam_args.output = roam_chan_id(roam_chans[1]);
+  roam_rc = roam_gen_call_async_chans(roam_c, TESTBED_TRANSFORM_ID, testbed_transform__args_enc, &roam_args, roam_opts,
+                                   roam_chans, 2, testbed_transform__done,
+                                   (void (*)(void))roam_cb, roam_ud);
+  if (roam_rc != 0) {
+    for (size_t i = 0; i < 2; i++)
+      roam_chan_free(roam_chans[i]);
+    return roam_rc;
+  }
+  roam_call->input.chan = roam_chans[0];
+  roam_call->output.chan = roam_chans[1];
+  return 0;
 }
 
 #endif /* ROAM_GEN_SESSION_ONLY */
