@@ -114,6 +114,7 @@ static size_t counting_live(counting *c) {
 static counting s_mem; /* the server's hooks */
 static int s_req_foreign; /* request handles not from s_mem (server thread) */
 static int s_req_seen;
+static int s_hooks_bad; /* teardown found a fault (main fails) */
 
 /* ---- the server ---------------------------------------------------------- */
 
@@ -290,6 +291,7 @@ static int teardown(void **st) {
   if (live != 0 || s_mem.nallocs == 0 || s_req_seen == 0 || s_req_foreign != 0) {
     fprintf(stderr, "server hooks: %zu live of %zu, %d request handles, %d not from the hooks\n",
             live, s_mem.nallocs, s_req_seen, s_req_foreign);
+    s_hooks_bad = 1;
     return -1;
   }
   pthread_mutex_destroy(&s_mem.mu);
@@ -565,5 +567,6 @@ int main(void) {
       cmocka_unit_test(test_channels),
       cmocka_unit_test(test_channels_async),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  int failed = cmocka_run_group_tests(tests, setup, teardown);
+  return failed || s_hooks_bad ? 1 : 0;
 }
