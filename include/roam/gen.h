@@ -186,7 +186,9 @@ ROAM_EXTERN void roam_gen_request_diag_f64(roam_gen_request *g, const char *key,
  * are delivered at once); never for ends the handler caused (close, and
  * the answer, which closes the senders).
  */
-typedef int (*roam_gen_deliver_fn)(roam_bytes value, void (*typed)(void), void *ud);
+/* mem: the session's hooks, for the arena the value is decoded into. */
+typedef int (*roam_gen_deliver_fn)(roam_bytes value, const roam_mem *mem, void (*typed)(void),
+                                   void *ud);
 ROAM_EXTERN int roam_gen_request_open_recv(roam_gen_request *g, size_t index,
                                            roam_gen_deliver_fn deliver, void (*typed)(void),
                                            void (*on_end)(int err, void *ud), void *ud);
@@ -209,8 +211,14 @@ ROAM_EXTERN int roam_gen_add_server(void *server, uint64_t method_id, roam_handl
 
 /* ---- client side ---------------------------------------------------------- */
 
+/* The allocation hooks a client's calls use (its loop's; NULL for a NULL
+ * client). Generated stubs build their own arenas on them, so that every
+ * allocation goes through the hooks the application chose. */
+ROAM_EXTERN const roam_mem *roam_gen_client_mem(const roam_client *c);
+
 /* Blocking call: encode the arguments with fn, send, wait, and leave the
- * reply value (T for status 0, E for ROAM_ERR_REMOTE_USER) copied into a.
+ * reply value (T for status 0, E for ROAM_ERR_REMOTE_USER) copied into a
+ * (a NULL a: the value is not kept, for methods that return `()`).
  * Returns the call's status (see roam_client_call). */
 ROAM_EXTERN int roam_gen_call(roam_client *c, uint64_t method_id, roam_gen_encode_fn fn,
                               const void *args, const roam_call_opts *opts, roam_arena *a,
@@ -224,6 +232,16 @@ ROAM_EXTERN int roam_gen_call_async(roam_client *c, uint64_t method_id, roam_gen
                                     const void *args, const roam_call_opts *opts,
                                     roam_gen_done_fn done, void (*typed)(void), void *ud);
 
+/* The same for a method with channels, opened beforehand with
+ * roam_gen_open_channels (their ids encoded in the arguments); the client
+ * must be ready (ROAM_ERR_STATE otherwise). The channels stay the caller's:
+ * use them while the call runs, free them after done (or to give up). */
+ROAM_EXTERN int roam_gen_call_async_chans(roam_client *c, uint64_t method_id,
+                                          roam_gen_encode_fn fn, const void *args,
+                                          const roam_call_opts *opts, roam_chan *const *chans,
+                                          size_t n, roam_gen_done_fn done, void (*typed)(void),
+                                          void *ud);
+
 /* A call with channels from blocking code. First open the channels (dirs[i]
  * ROAM_CHAN_SEND for a handler's Rx<T>, ROAM_CHAN_RECV for its Tx<T>; the
  * client must be ready or become ready within opts->timeout_ms), encode
@@ -236,7 +254,7 @@ ROAM_EXTERN int roam_gen_call_start(roam_client *c, uint64_t method_id, roam_gen
                                     roam_chan *const *chans, size_t n, roam_pending **out);
 /* Wait for a started call (timeout_ms UINT64_MAX: no limit). Returns
  * ROAM_ERR_TIMEOUT with the call still pending, or its status with the
- * value copied into a and the pending handle freed. */
+ * value copied into a (NULL a: not kept) and the pending handle freed. */
 ROAM_EXTERN int roam_gen_call_finish(roam_pending *p, uint64_t timeout_ms, roam_arena *a,
                                      roam_bytes *value);
 /* Typed channel helpers: encode one value with fn and send it. */

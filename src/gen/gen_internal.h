@@ -4,6 +4,11 @@
 
 #include <roam/gen.h>
 
+/* The allocation hooks of a session (what its requests and channels use). */
+const roam_mem *roam__session_mem(const roam_session *s);
+/* The allocation hooks of a runtime channel (its loop's). */
+const roam_mem *roam__chan_mem(const roam_chan *ch);
+
 /* Encode into a stack buffer first and into a growing heap buffer only for
  * values larger than it. */
 typedef struct gen_buf {
@@ -11,13 +16,15 @@ typedef struct gen_buf {
   uint8_t stack[512];
 } gen_buf;
 
-static inline int gen_encode(gen_buf *b, roam_gen_encode_fn fn, const void *value) {
+/* mem: the hooks in force (the session's or the client loop's). */
+static inline int gen_encode(gen_buf *b, const roam_mem *mem, roam_gen_encode_fn fn,
+                             const void *value) {
   roam_enc_init(&b->e, b->stack, sizeof b->stack);
   if (fn == NULL)
     return 0;
   fn(&b->e, value);
   if (roam_enc_error(&b->e) == ROAM_ERR_BUFFER_FULL) {
-    roam_enc_init_growable(&b->e, NULL);
+    roam_enc_init_growable(&b->e, mem);
     fn(&b->e, value);
   }
   return roam_enc_error(&b->e);

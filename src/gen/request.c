@@ -9,7 +9,7 @@
  * on_end or right after our own successful close.
  */
 #include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "common/mem.h"
@@ -19,6 +19,7 @@ typedef struct gen_chan {
   roam_gen_request *g; /* NULL once the request is answered */
   size_t index;
   roam_session *s;
+  roam_mem mem; /* the session's: the record outlives the request */
   uint64_t conn, id;
   bool send;
   bool binding; /* inside roam_request_bind_channel */
@@ -34,6 +35,7 @@ typedef struct gen_chan {
 
 struct roam_gen_request {
   roam_request *req;
+  roam_mem mem; /* the session's hooks: every allocation goes through them */
   roam_arena arena;
   const uint8_t *args;
   size_t args_len;
@@ -55,23 +57,27 @@ static void gen_cancelled(roam_request *r, int why, void *ud) {
 }
 
 roam_gen_request *roam_gen_request_new(roam_request *r, size_t nchannels) {
-  roam_gen_request *g = malloc(sizeof *g);
+  const roam_mem *mem = roam__session_mem(roam_request_session(r));
+  roam_gen_request *g = roam__malloc(mem, sizeof *g);
   gen_chan **chans = NULL;
-  if (g && nchannels > sizeof g->chan_slots / sizeof g->chan_slots[0])
-    chans = calloc(nchannels, sizeof *chans);
+  if (g && nchannels > sizeof g->chan_slots / sizeof g->chan_slots[0]) {
+    if (nchannels <= SIZE_MAX / sizeof *chans)
+      chans = roam__calloc(mem, nchannels * sizeof *chans);
+  }
   if (g == NULL || (nchannels > sizeof g->chan_slots / sizeof g->chan_slots[0] && !chans)) {
-    free(g);
+    roam__free(mem, g);
     roam_request_respond_error(r, ROAM_ERR_REMOTE_CANCELLED);
     return NULL;
   }
   g->req = r;
+  g->mem = *mem;
   g->on_cancel = NULL;
   g->cancel_ud = NULL;
   g->cancelled = false;
   g->nchan = nchannels;
   g->chans = chans ? chans : g->chan_slots;
   memset(g->chan_slots, 0, sizeof g->chan_slots);
-  roam_arena_init_buffer(&g->arena, g->inline_arena, sizeof g->inline_arena, NULL);
+  roam_arena_init_buffer(&g->arena, g->inline_arena, sizeof g->inline_arena, mem);
   /* the payload is only valid during the handler call: the arguments
    * point into a copy that lives as long as the request */
   roam_bytes p = roam_request_payload(r);
@@ -80,8 +86,8 @@ roam_gen_request *roam_gen_request_new(roam_request *r, size_t nchannels) {
   if (g->args == NULL) {
     roam_arena_free(&g->arena);
     if (g->chans != g->chan_slots)
-      free(g->chans);
-    free(g);
+      roam__free(mem, g->chans);
+    roam__free(mem, g);
     roam_request_respond_error(r, ROAM_ERR_REMOTE_CANCELLED);
     return NULL;
   }
@@ -111,14 +117,15 @@ static void gen_release(roam_gen_request *g) {
       continue;
     ch->g = NULL;
     if (ch->send && roam_channel_close(ch->s, ch->conn, ch->id) == 0)
-      free(ch);
+      roam__free(&ch->mem, ch);
     /* otherwise (a receiver, or a close that failed because the
      * connection is going away) on_end frees it */
   }
+  roam_mem mem = g->mem;
   roam_arena_free(&g->arena);
   if (g->chans != g->chan_slots)
-    free(g->chans);
-  free(g);
+    roam__free(&mem, g->chans);
+  roam__free(&mem, g);
 }
 
 void roam_gen_request_invalid(roam_gen_request *g) {
@@ -131,7 +138,7 @@ int roam_gen_request_reply(roam_gen_request *g, bool user_error, roam_gen_encode
                            const void *value) {
   gen_buf b;
   roam_request *r = g->req;
-  int rc = gen_encode(&b, fn, value);
+  int rc = gen_encode(&b, &g->mem, fn, value);
   gen_release(g);
   if (rc == 0) {
     rc = user_error ? roam_request_respond_user_error(r, roam_enc_data(&b.e), roam_enc_size(&b.e))
@@ -198,7 +205,7 @@ void roam_gen_request_diag_f64(roam_gen_request *g, const char *key, double v) {
 static int chan_data(roam_session *s, uint64_t conn, uint64_t id, roam_bytes v, void *ud) {
   (void)s, (void)conn, (void)id;
   gen_chan *ch = ud;
-  return ch->deliver(v, ch->typed, ch->ud);
+  return ch->deliver(v, &ch->mem, ch->typed, ch->ud);
 }
 
 static void chan_end(roam_session *s, uint64_t conn, uint64_t id, int err, void *ud) {
@@ -212,7 +219,7 @@ static void chan_end(roam_session *s, uint64_t conn, uint64_t id, int err, void 
   if (ch->binding)
     ch->ended = true; /* freed when roam_request_bind_channel returns */
   else
-    free(ch);
+    roam__free(&ch->mem, ch);
 }
 
 static void chan_writable(roam_session *s, uint64_t conn, uint64_t id, void *ud) {
@@ -229,10 +236,11 @@ static int chan_open(roam_gen_request *g, size_t index, bool send, gen_chan *tmp
   if (index >= g->nchan || g->chans[index] != NULL ||
       index >= roam_request_channel_count(g->req))
     return ROAM_ERR_STATE;
-  gen_chan *ch = malloc(sizeof *ch);
+  gen_chan *ch = roam__malloc(&g->mem, sizeof *ch);
   if (ch == NULL)
     return ROAM_ERR_NOMEM;
   *ch = *tmpl;
+  ch->mem = g->mem;
   ch->g = g;
   ch->index = index;
   ch->s = roam_request_session(g->req);
@@ -248,7 +256,7 @@ static int chan_open(roam_gen_request *g, size_t index, bool send, gen_chan *tmp
   if (rc != 0 || ch->ended) {
     if (g->chans[index] == ch)
       g->chans[index] = NULL;
-    free(ch);
+    roam__free(&g->mem, ch);
   }
   return rc;
 }
@@ -273,7 +281,7 @@ int roam_gen_request_send(roam_gen_request *g, size_t index, roam_gen_encode_fn 
   if (ch == NULL || !ch->send)
     return ch == NULL && index < g->nchan ? ROAM_ERR_CLOSED : ROAM_ERR_STATE;
   gen_buf b;
-  int rc = gen_encode(&b, fn, value);
+  int rc = gen_encode(&b, &g->mem, fn, value);
   if (rc == 0)
     rc = roam_channel_send(ch->s, ch->conn, ch->id, roam_enc_data(&b.e), roam_enc_size(&b.e));
   gen_buf_free(&b);
@@ -288,7 +296,7 @@ int roam_gen_request_close(roam_gen_request *g, size_t index) {
                     : roam_channel_reset(ch->s, ch->conn, ch->id);
   if (rc == 0) {
     g->chans[index] = NULL;
-    free(ch);
+    roam__free(&g->mem, ch);
   }
   return rc;
 }

@@ -107,6 +107,10 @@ int roam_chan_open(roam_link *link, uint64_t conn_id, roam_chan_dir dir, roam_ch
   return 0;
 }
 
+/* For the generated-code support (src/gen): a channel allocates through its
+ * loop's hooks (a job's channel: its own). */
+const roam_mem *roam__chan_mem(const roam_chan *ch) { return ch->mem ? ch->mem : &ch->loop->mem; }
+
 uint64_t roam_chan_id(const roam_chan *ch) { return ch ? ch->id : 0; }
 size_t roam_chan_buffered(const roam_chan *ch) {
   if (ch && ch->x) return rt_xchan_buffered(ch->x);

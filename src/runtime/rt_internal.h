@@ -352,6 +352,8 @@ size_t rt_pool_queued(rt_pool *p);
 uint64_t rt_pool_run(rt_pool *p);
 
 /* Job channels behind roam_chan (chan.c forwards to these). */
+/* A channel's allocation hooks (src/gen allocates through them). */
+const roam_mem *roam__chan_mem(const roam_chan *ch);
 roam_chan *rt_chan_wrap(const roam_mem *mem, rt_xchan *x, uint64_t id, int dir);
 int rt_xchan_send(rt_xchan *x, const void *value, size_t len, uint64_t timeout_ms);
 int rt_xchan_close(rt_xchan *x);

@@ -12,6 +12,8 @@
 /* configuration                                                       */
 /* ------------------------------------------------------------------ */
 
+const roam_mem *roam__session_mem(const roam_session *s) { return &s->mem; }
+
 void roam_session_config_init(roam_session_config *cfg, roam_role role) {
   memset(cfg, 0, sizeof *cfg);
   cfg->role = role;

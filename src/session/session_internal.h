@@ -206,6 +206,9 @@ struct roam_dispatcher {
 
 enum { S_HANDSHAKE = 0, S_READY, S_CLOSED };
 
+/* The session's allocation hooks (src/gen allocates through them). */
+const roam_mem *roam__session_mem(const roam_session *s);
+
 struct roam_session {
   roam_mem mem;
   roam_session_config cfg;

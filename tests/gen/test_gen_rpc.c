@@ -4,6 +4,11 @@
  * blocking and asynchronous calls, typed user errors, an answer given later
  * from a timer, a per-call timeout, channels in both directions, NULL
  * handlers answering UnknownMethod, two services on one server.
+ *
+ * Server and clients allocate through counting roam_mem hooks: the
+ * generated code and its support (request handles, channel records,
+ * asynchronous call records, arenas, encode buffers) must allocate through
+ * them, and every allocation must be freed.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -18,6 +23,98 @@
 #include "every.h"
 
 #define T_MS 5000
+
+/* ---- counting allocation hooks ------------------------------------------ */
+
+/* Each block carries a header linking it into the hooks' list of live
+ * blocks, so that a test can ask whether a pointer came from them. */
+typedef union block {
+  struct {
+    union block *prev, *next;
+    size_t size;
+  } h;
+  max_align_t align;
+} block;
+
+typedef struct counting {
+  roam_mem mem;
+  pthread_mutex_t mu;
+  block live; /* list head */
+  size_t nlive, nallocs;
+  int fail_next; /* the next allocation fails (1) */
+} counting;
+
+static void *c_malloc(size_t n, void *ud) {
+  counting *c = ud;
+  pthread_mutex_lock(&c->mu);
+  block *b = NULL;
+  if (c->fail_next) {
+    c->fail_next = 0;
+  } else if ((b = malloc(sizeof *b + n)) != NULL) {
+    b->h.size = n;
+    b->h.prev = &c->live;
+    b->h.next = c->live.h.next;
+    c->live.h.next->h.prev = b;
+    c->live.h.next = b;
+    c->nlive++;
+    c->nallocs++;
+  }
+  pthread_mutex_unlock(&c->mu);
+  return b ? b + 1 : NULL;
+}
+
+static void c_free(void *p, void *ud) {
+  if (p == NULL) return;
+  counting *c = ud;
+  block *b = (block *)p - 1;
+  pthread_mutex_lock(&c->mu);
+  b->h.prev->h.next = b->h.next;
+  b->h.next->h.prev = b->h.prev;
+  c->nlive--;
+  pthread_mutex_unlock(&c->mu);
+  free(b);
+}
+
+static void *c_realloc(void *p, size_t n, void *ud) {
+  if (p == NULL) return c_malloc(n, ud);
+  void *q = c_malloc(n, ud);
+  if (q == NULL) return NULL;
+  size_t old = ((block *)p - 1)->h.size;
+  memcpy(q, p, old < n ? old : n);
+  c_free(p, ud);
+  return q;
+}
+
+static void counting_init(counting *c) {
+  memset(c, 0, sizeof *c);
+  pthread_mutex_init(&c->mu, NULL);
+  c->live.h.prev = c->live.h.next = &c->live;
+  c->mem.user_data = c;
+  c->mem.malloc = c_malloc;
+  c->mem.realloc = c_realloc;
+  c->mem.free = c_free;
+}
+
+static bool counting_owns(counting *c, const void *p) {
+  bool found = false;
+  pthread_mutex_lock(&c->mu);
+  for (block *b = c->live.h.next; b != &c->live && !found; b = b->h.next)
+    found = (const void *)(b + 1) == p;
+  pthread_mutex_unlock(&c->mu);
+  return found;
+}
+
+static size_t counting_live(counting *c) {
+  pthread_mutex_lock(&c->mu);
+  size_t n = c->nlive;
+  pthread_mutex_unlock(&c->mu);
+  return n;
+}
+
+static counting s_mem; /* the server's hooks */
+static int s_req_foreign; /* request handles not from s_mem (server thread) */
+static int s_req_seen;
+static int s_hooks_bad; /* teardown found a fault (main fails) */
 
 /* ---- the server ---------------------------------------------------------- */
 
@@ -40,6 +137,9 @@ static void ping_timer(roam_timer *t, void *ud) {
 
 static void h_ping(every_first_ping_request *req, uint32_t n, roam_str who, void *ud) {
   (void)ud;
+  /* the generated request handle comes from the session's hooks */
+  s_req_seen++;
+  if (!counting_owns(&s_mem, req)) s_req_foreign++;
   if (n == 0 || who.len == 0) {
     every_kinds err = {.tag = EVERY_KINDS_TWO, .two = {-1, 300}};
     every_first_ping_reply_err(req, &err);
@@ -170,7 +270,11 @@ static int setup(void **st) {
   if (!mkdtemp(s_dir)) return -1;
   snprintf(s_addr, sizeof s_addr, "unix:%s/s.sock", s_dir);
   roam_server *srv;
-  if (roam_loop_new(&s_loop, NULL) != 0 || roam_server_new(s_loop, NULL, &srv) != 0) return -1;
+  counting_init(&s_mem);
+  roam_loop_options lo;
+  roam_loop_options_init(&lo);
+  lo.mem = &s_mem.mem;
+  if (roam_loop_new(&s_loop, &lo) != 0 || roam_server_new(s_loop, NULL, &srv) != 0) return -1;
   if (every_first_register_server(srv, &first) != 0 ||
       every_second_register_server(srv, &second) != 0 || roam_server_listen(srv, s_addr, NULL) != 0)
     return -1;
@@ -182,6 +286,15 @@ static int teardown(void **st) {
   roam_loop_post(s_loop, stop_task, NULL);
   pthread_join(s_thread, NULL);
   roam_loop_free(s_loop);
+  /* every allocation of the server (generated code included) was freed */
+  size_t live = counting_live(&s_mem);
+  if (live != 0 || s_mem.nallocs == 0 || s_req_seen == 0 || s_req_foreign != 0) {
+    fprintf(stderr, "server hooks: %zu live of %zu, %d request handles, %d not from the hooks\n",
+            live, s_mem.nallocs, s_req_seen, s_req_foreign);
+    s_hooks_bad = 1;
+    return -1;
+  }
+  pthread_mutex_destroy(&s_mem.mu);
   char path[128];
   snprintf(path, sizeof path, "%s/s.sock", s_dir);
   unlink(path);
@@ -191,10 +304,34 @@ static int teardown(void **st) {
 
 /* ---- the client --------------------------------------------------------------- */
 
-static roam_client *connect_client(void) {
-  roam_client *c = NULL;
-  assert_int_equal(roam_client_connect(&c, s_addr, NULL, T_MS), 0);
-  return c;
+/* A client on its own loop allocating through m. */
+typedef struct counted_client {
+  counting m;
+  roam_loop *loop;
+  roam_client *c;
+} counted_client;
+
+static roam_client *connect_client(counted_client *cc) {
+  counting_init(&cc->m);
+  roam_loop_options lo;
+  roam_loop_options_init(&lo);
+  lo.mem = &cc->m.mem;
+  assert_int_equal(roam_loop_new(&cc->loop, &lo), 0);
+  roam_client_options co;
+  roam_client_options_init(&co);
+  co.loop = cc->loop;
+  cc->c = NULL;
+  assert_int_equal(roam_client_connect(&cc->c, s_addr, &co, T_MS), 0);
+  return cc->c;
+}
+
+/* Everything the client and the generated stubs allocated is freed. */
+static void close_client(counted_client *cc) {
+  roam_client_free(cc->c);
+  roam_loop_free(cc->loop);
+  assert_true(cc->m.nallocs > 0);
+  assert_int_equal(counting_live(&cc->m), 0);
+  pthread_mutex_destroy(&cc->m.mu);
 }
 
 static roam_call_opts opts(uint64_t timeout_ms) {
@@ -206,7 +343,8 @@ static roam_call_opts opts(uint64_t timeout_ms) {
 
 static void test_blocking(void **st) {
   (void)st;
-  roam_client *c = connect_client();
+  counted_client cc;
+  roam_client *c = connect_client(&cc);
   roam_arena a;
   roam_arena_init(&a, NULL);
   roam_call_opts o = opts(T_MS);
@@ -282,7 +420,7 @@ static void test_blocking(void **st) {
   ct.boxed = NULL;
   assert_int_equal(every_first_all(c, &p, &ct, &k, &z, &t, &e, &a, &o), ROAM_ERR_INVALID_ARG);
   roam_arena_free(&a);
-  roam_client_free(c);
+  close_client(&cc);
 }
 
 typedef struct waiter {
@@ -308,10 +446,16 @@ static bool both_done(void *ud) {
 
 static void test_async(void **st) {
   (void)st;
-  roam_client *c = connect_client();
+  counted_client cc;
+  roam_client *c = connect_client(&cc);
   roam_call_opts o = opts(T_MS);
   waiter w[2];
   memset(w, 0, sizeof w);
+  /* the call record comes from the client's hooks: no memory, no call */
+  cc.m.fail_next = 1;
+  assert_int_equal(every_first_ping_async_2(c, 7, roam_str_c("a"), &o, ping_done, &w[0]),
+                   ROAM_ERR_NOMEM);
+  assert_int_equal(w[0].done, 0);
   assert_int_equal(every_first_ping_async_2(c, 7, roam_str_c("a"), &o, ping_done, &w[0]), 0);
   assert_int_equal(every_first_ping_async_2(c, 0, roam_str_c("a"), &o, ping_done, &w[1]), 0);
   assert_int_equal(roam_loop_run_until(roam_client_loop(c), both_done, w, T_MS), 0);
@@ -320,12 +464,13 @@ static void test_async(void **st) {
   assert_int_equal(w[0].value, 7);
   assert_int_equal(w[1].status, ROAM_ERR_REMOTE_USER);
   assert_int_equal(w[1].err, EVERY_KINDS_TWO);
-  roam_client_free(c);
+  close_client(&cc);
 }
 
 static void test_channels(void **st) {
   (void)st;
-  roam_client *c = connect_client();
+  counted_client cc;
+  roam_client *c = connect_client(&cc);
   roam_arena a;
   roam_arena_init(&a, NULL);
   roam_call_opts o = opts(T_MS);
@@ -353,7 +498,66 @@ static void test_channels(void **st) {
   assert_int_equal(every_first_stream_finish(&call, &count, &a, T_MS), 0);
   assert_int_equal(count, 3);
   roam_arena_free(&a);
-  roam_client_free(c);
+  close_client(&cc);
+}
+
+/* The asynchronous stub of a method with channels: the typed handles at
+ * once, the typed result in the callback. */
+typedef struct stream_waiter {
+  int done, status;
+  uint64_t count;
+} stream_waiter;
+
+static void stream_done(roam_client *c, int status, const uint64_t *out, void *ud) {
+  (void)c;
+  stream_waiter *w = ud;
+  w->done++;
+  w->status = status;
+  if (out) w->count = *out;
+}
+
+static bool stream_finished(void *ud) { return ((stream_waiter *)ud)->done != 0; }
+
+static void test_channels_async(void **st) {
+  (void)st;
+  counted_client cc;
+  roam_client *c = connect_client(&cc);
+  roam_arena a;
+  roam_arena_init(&a, NULL);
+  roam_call_opts o = opts(T_MS);
+  stream_waiter w = {0, 0, 0};
+  every_first_stream_call call;
+  /* bad arguments stay local */
+  assert_int_equal(every_first_stream_async(c, &o, &call, NULL, &w), ROAM_ERR_INVALID_ARG);
+  assert_int_equal(every_first_stream_async(NULL, &o, &call, stream_done, &w),
+                   ROAM_ERR_INVALID_ARG);
+  assert_int_equal(every_first_stream_async(c, &o, &call, stream_done, &w), 0);
+  assert_int_equal(w.done, 0); /* never from inside the call */
+  every_expr nums[2] = {{.tag = EVERY_EXPR_NUM, .num = 10}, {.tag = EVERY_EXPR_NUM, .num = 20}};
+  every_expr sum = {.tag = EVERY_EXPR_LIST, .list = {nums, 2}};
+  assert_int_equal(every_sender_expr_send(&call.up, &nums[0], T_MS), 0);
+  assert_int_equal(every_sender_expr_send(&call.up, &sum, T_MS), 0);
+  assert_int_equal(every_sender_expr_close(&call.up), 0);
+  const char *want[] = {"= 10", "= 30"};
+  roam_str s;
+  int n = 0, rc;
+  while ((rc = every_receiver_string_recv(&call.down, &s, &a, T_MS)) == 1) {
+    assert_true(n < 2);
+    assert_int_equal(s.len, strlen(want[n]));
+    assert_memory_equal(s.ptr, want[n], s.len);
+    n++;
+  }
+  assert_int_equal(rc, 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(roam_loop_run_until(roam_client_loop(c), stream_finished, &w, T_MS), 0);
+  assert_int_equal(w.done, 1);
+  assert_int_equal(w.status, 0);
+  assert_int_equal(w.count, 2);
+  every_first_stream_abort(&call); /* frees the channels */
+  assert_null(call.up.chan);
+  assert_null(call.down.chan);
+  roam_arena_free(&a);
+  close_client(&cc);
 }
 
 int main(void) {
@@ -361,6 +565,8 @@ int main(void) {
       cmocka_unit_test(test_blocking),
       cmocka_unit_test(test_async),
       cmocka_unit_test(test_channels),
+      cmocka_unit_test(test_channels_async),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  int failed = cmocka_run_group_tests(tests, setup, teardown);
+  return failed || s_hooks_bad ? 1 : 0;
 }

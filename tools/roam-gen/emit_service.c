@@ -24,6 +24,17 @@ static void result_params(sb *b, const gmethod *gm) {
 
 static bool has_result(const gmethod *gm) { return gm->ok || gm->err; }
 
+
+/* The typed completion callback of an asynchronous call. */
+static void cb_typedef(sb *h, const gmethod *gm) {
+  sb_printf(h, "typedef void (*%s)(roam_client *roam_c, int roam_status", gm->n_cb);
+  if (gm->ok)
+    sb_printf(h, ", const %s *roam_out", gm->ok->cname);
+  if (gm->err)
+    sb_printf(h, ", const %s *roam_err", gm->err->cname);
+  sb_puts(h, ", void *roam_ud);\n");
+}
+
 static void handler_type(gen *g, sb *b, const gmethod *gm, const char *name) {
   sb_printf(b, "void (*%s)(%s *roam_req", name, gm->n_req);
   value_params(g, b, gm);
@@ -67,12 +78,7 @@ void emit_service_header(gen *g, sb *h) {
         if (has_result(gm))
           sb_puts(h, ", roam_arena *roam_mem_arena");
         sb_puts(h, ", const roam_call_opts *roam_opts);\n");
-        sb_printf(h, "typedef void (*%s)(roam_client *roam_c, int roam_status", gm->n_cb);
-        if (gm->ok)
-          sb_printf(h, ", const %s *roam_out", gm->ok->cname);
-        if (gm->err)
-          sb_printf(h, ", const %s *roam_err", gm->err->cname);
-        sb_puts(h, ", void *roam_ud);\n");
+        cb_typedef(h, gm);
         sb_printf(h, "int %s(roam_client *roam_c", gm->n_async);
         value_params(g, h, gm);
         sb_printf(h, ", const roam_call_opts *roam_opts, %s roam_cb, void *roam_ud);\n\n", gm->n_cb);
@@ -95,7 +101,12 @@ void emit_service_header(gen *g, sb *h) {
       if (has_result(gm))
         sb_puts(h, ", roam_arena *roam_mem_arena");
       sb_puts(h, ", uint64_t roam_timeout_ms);\n");
-      sb_printf(h, "void %s(%s *roam_call);\n\n", gm->n_abort, gm->n_call);
+      sb_printf(h, "void %s(%s *roam_call);\n", gm->n_abort, gm->n_call);
+      cb_typedef(h, gm);
+      sb_printf(h, "int %s(roam_client *roam_c", gm->n_async);
+      value_params(g, h, gm);
+      sb_printf(h, ", const roam_call_opts *roam_opts, %s *roam_call,\n    %s roam_cb, void *roam_ud);\n\n",
+                gm->n_call, gm->n_cb);
     }
 
     sb_puts(h, "#endif /* ROAM_GEN_SESSION_ONLY */\n\n");
@@ -222,6 +233,35 @@ static void decode_result(gen *g, sb *c, const gmethod *gm, const char *arena) {
               g->prefix, g->prefix, gm->err->fn, arena);
 }
 
+/* The asynchronous call's completion: decode the reply, call the typed
+ * callback. */
+static void emit_done(gen *g, sb *c, const gmethod *gm) {
+  sb_printf(c, "static void %s__done(roam_client *roam_c, int roam_rc, roam_bytes roam_v,\n"
+               "                     void (*roam_typed)(void), void *roam_ud) {\n"
+               "  %s roam_cb = (%s)roam_typed;\n",
+            gm->fn, gm->n_cb, gm->n_cb);
+  if (has_result(gm))
+    sb_puts(c, "  max_align_t roam_buf[32];\n  roam_arena roam_a;\n"
+               "  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));\n"
+               "  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);\n");
+  if (gm->ok)
+    sb_printf(c, "  %s roam_ok, *roam_out = &roam_ok;\n", gm->ok->cname);
+  if (gm->err)
+    sb_printf(c, "  %s roam_e, *roam_err = &roam_e;\n", gm->err->cname);
+  decode_result(g, c, gm, "&roam_a");
+  sb_puts(c, "  roam_cb(roam_c, roam_rc");
+  if (gm->ok)
+    sb_puts(c, ", roam_rc == 0 ? roam_out : NULL");
+  if (gm->err)
+    sb_puts(c, ", roam_rc == ROAM_ERR_REMOTE_USER ? roam_err : NULL");
+  sb_puts(c, ", roam_ud);\n");
+  if (has_result(gm))
+    sb_puts(c, "  roam_arena_free(&roam_a);\n");
+  else
+    sb_puts(c, "  (void)roam_v;\n");
+  sb_puts(c, "}\n\n");
+}
+
 static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
   const char *id = gm->m_id;
   (void)gs;
@@ -242,37 +282,13 @@ static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
                 id, gm->fn);
       decode_result(g, c, gm, "roam_mem_arena");
     } else {
-      sb_printf(c, "  roam_arena roam_a;\n  roam_arena_init(&roam_a, NULL);\n"
-                   "  int roam_rc = roam_gen_call(roam_c, %s, %s__args_enc, &roam_args, roam_opts,\n"
-                   "                              &roam_a, &roam_v);\n  roam_arena_free(&roam_a);\n",
+      sb_printf(c, "  int roam_rc = roam_gen_call(roam_c, %s, %s__args_enc, &roam_args, roam_opts,\n"
+                   "                              NULL, &roam_v);\n  (void)roam_v;\n",
                 id, gm->fn);
     }
     sb_puts(c, "  return roam_rc;\n}\n\n");
     /* asynchronous */
-    sb_printf(c, "static void %s__done(roam_client *roam_c, int roam_rc, roam_bytes roam_v,\n"
-                 "                     void (*roam_typed)(void), void *roam_ud) {\n"
-                 "  %s roam_cb = (%s)roam_typed;\n",
-              gm->fn, gm->n_cb, gm->n_cb);
-    if (has_result(gm))
-      sb_puts(c, "  max_align_t roam_buf[32];\n  roam_arena roam_a;\n"
-                 "  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);\n"
-                 "  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);\n");
-    if (gm->ok)
-      sb_printf(c, "  %s roam_ok, *roam_out = &roam_ok;\n", gm->ok->cname);
-    if (gm->err)
-      sb_printf(c, "  %s roam_e, *roam_err = &roam_e;\n", gm->err->cname);
-    decode_result(g, c, gm, "&roam_a");
-    sb_puts(c, "  roam_cb(roam_c, roam_rc");
-    if (gm->ok)
-      sb_puts(c, ", roam_rc == 0 ? roam_out : NULL");
-    if (gm->err)
-      sb_puts(c, ", roam_rc == ROAM_ERR_REMOTE_USER ? roam_err : NULL");
-    sb_puts(c, ", roam_ud);\n");
-    if (has_result(gm))
-      sb_puts(c, "  roam_arena_free(&roam_a);\n");
-    else
-      sb_puts(c, "  (void)roam_v;\n");
-    sb_puts(c, "}\n\n");
+    emit_done(g, c, gm);
     sb_printf(c, "int %s(roam_client *roam_c", gm->n_async);
     value_params(g, c, gm);
     sb_printf(c, ", const roam_call_opts *roam_opts, %s roam_cb, void *roam_ud) {\n", gm->n_cb);
@@ -323,8 +339,10 @@ static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
     sb_puts(c, ", roam_arena *roam_mem_arena");
   sb_puts(c, ", uint64_t roam_timeout_ms) {\n  roam_bytes roam_v;\n");
   if (!has_result(gm))
-    sb_puts(c, "  roam_arena roam_a;\n  roam_arena_init(&roam_a, NULL);\n  roam_arena *roam_mem_arena = &roam_a;\n");
-  sb_puts(c, "  if (roam_call == NULL || roam_call->roam_pending == NULL || roam_mem_arena == NULL)\n"
+    sb_puts(c, "  roam_arena *roam_mem_arena = NULL; /* no value to keep */\n");
+  sb_printf(c, "  if (roam_call == NULL || roam_call->roam_pending == NULL%s)\n",
+            has_result(gm) ? " || roam_mem_arena == NULL" : "");
+  sb_puts(c, 
              "    return ROAM_ERR_INVALID_ARG;\n"
              "  int roam_rc = roam_gen_call_finish(roam_call->roam_pending, roam_timeout_ms, roam_mem_arena, &roam_v);\n"
              "  if (roam_rc == ROAM_ERR_TIMEOUT && roam_call->roam_pending != NULL &&\n"
@@ -333,13 +351,44 @@ static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
   sb_printf(c, "  %s__free_chans(roam_call);\n", gm->fn);
   decode_result(g, c, gm, "roam_mem_arena");
   if (!has_result(gm))
-    sb_puts(c, "  roam_arena_free(&roam_a);\n");
+    sb_puts(c, "  (void)roam_v;\n");
   sb_puts(c, "  return roam_rc;\n}\n\n");
 
   sb_printf(c, "void %s(%s *roam_call) {\n  if (roam_call == NULL)\n    return;\n"
                "  roam_pending_free(roam_call->roam_pending);\n  roam_call->roam_pending = NULL;\n"
                "  %s__free_chans(roam_call);\n}\n\n",
             gm->n_abort, gm->n_call, gm->fn);
+
+  /* asynchronous with channels: the handles at once, the result later */
+  emit_done(g, c, gm);
+  sb_printf(c, "int %s(roam_client *roam_c", gm->n_async);
+  value_params(g, c, gm);
+  sb_printf(c, ", const roam_call_opts *roam_opts, %s *roam_call,\n    %s roam_cb, void *roam_ud) {\n",
+            gm->n_call, gm->n_cb);
+  sb_printf(c, "  static const roam_chan_dir roam_dirs[%zu] = {", gm->nchan);
+  for (size_t k = 0; k < gm->nchan; k++)
+    sb_printf(c, "%s%s", k ? ", " : "", gm->chan_send[k] ? "ROAM_CHAN_RECV" : "ROAM_CHAN_SEND");
+  sb_printf(c, "};\n  roam_chan *roam_chans[%zu];\n", gm->nchan);
+  sb_puts(c, "  if (roam_call == NULL || roam_cb == NULL)\n    return ROAM_ERR_INVALID_ARG;\n"
+             "  memset(roam_call, 0, sizeof *roam_call);\n");
+  fill_args(g, c, gm);
+  sb_printf(c, "  if (!roam_client_is_ready(roam_c))\n    return roam_c == NULL ? ROAM_ERR_INVALID_ARG : ROAM_ERR_STATE;\n"
+               "  int roam_rc = roam_gen_open_channels(roam_c, roam_opts, roam_dirs, %zu, roam_chans);\n"
+               "  if (roam_rc != 0)\n    return roam_rc;\n",
+            gm->nchan);
+  for (size_t a = 0; a < gm->m->nparams; a++)
+    if (gm->chan[a] >= 0)
+      sb_printf(c, "  roam_args.%s = roam_chan_id(roam_chans[%d]);\n", gm->params[a], gm->chan[a]);
+  sb_printf(c, "  roam_rc = roam_gen_call_async_chans(roam_c, %s, %s__args_enc, &roam_args, roam_opts,\n"
+               "                                   roam_chans, %zu, %s__done,\n"
+               "                                   (void (*)(void))roam_cb, roam_ud);\n"
+               "  if (roam_rc != 0) {\n    for (size_t i = 0; i < %zu; i++)\n"
+               "      roam_chan_free(roam_chans[i]);\n    return roam_rc;\n  }\n",
+            id, gm->fn, gm->nchan, gm->fn, gm->nchan);
+  for (size_t a = 0; a < gm->m->nparams; a++)
+    if (gm->chan[a] >= 0)
+      sb_printf(c, "  roam_call->%s.chan = roam_chans[%d];\n", gm->params[a], gm->chan[a]);
+  sb_puts(c, "  return 0;\n}\n\n");
 }
 
 /* Diagnostic arguments for parameters that print simply. */
@@ -445,9 +494,10 @@ static void emit_server(gen *g, sb *c, gservice *gs, gmethod *gm) {
                 gm->n_open[a], R, k, gm->n_send[a], R, arg_type(g, el), k, g->prefix, el->fn,
                 arg_ptr(g, el, "roam_value"));
     } else {
-      sb_printf(c, "static int %s__deliver_%s(roam_bytes roam_v, void (*roam_typed)(void), void *roam_ud) {\n"
+      sb_printf(c, "static int %s__deliver_%s(roam_bytes roam_v, const roam_mem *roam_m,\n"
+                   "    void (*roam_typed)(void), void *roam_ud) {\n"
                    "  max_align_t roam_buf[16];\n  roam_arena roam_a;\n"
-                   "  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);\n"
+                   "  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_m);\n"
                    "  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);\n"
                    "  %s roam_value;\n"
                    "  int roam_rc = %s__decode_all(roam_v, %s__vd_%s, &roam_value, &roam_a);\n"

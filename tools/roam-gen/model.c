@@ -447,6 +447,8 @@ int model_build(gen *g) {
         gm->n_start = scope_take(g, &g->ids, gen_fmt(g, "%s_start", F));
         gm->n_finish = scope_take(g, &g->ids, gen_fmt(g, "%s_finish", F));
         gm->n_abort = scope_take(g, &g->ids, gen_fmt(g, "%s_abort", F));
+        gm->n_async = scope_take(g, &g->ids, gen_fmt(g, "%s_async", F));
+        gm->n_cb = scope_take(g, &g->ids, gen_fmt(g, "%s_cb", F));
       }
       size_t n = gm->m->nparams ? gm->m->nparams : 1;
       gm->n_open = gen_zalloc(g, n * sizeof *gm->n_open);

@@ -990,7 +990,7 @@ static void testbed_echo__done(roam_client *roam_c, int roam_rc, roam_bytes roam
   testbed_echo_cb roam_cb = (testbed_echo_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   roam_str roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
@@ -1076,7 +1076,7 @@ static void testbed_reverse__done(roam_client *roam_c, int roam_rc, roam_bytes r
   testbed_reverse_cb roam_cb = (testbed_reverse_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   roam_str roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
@@ -1168,7 +1168,7 @@ static void testbed_divide__done(roam_client *roam_c, int roam_rc, roam_bytes ro
   testbed_divide_cb roam_cb = (testbed_divide_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   int64_t roam_ok, *roam_out = &roam_ok;
   testbed_math_error roam_e, *roam_err = &roam_e;
@@ -1269,7 +1269,7 @@ static void testbed_lookup__done(roam_client *roam_c, int roam_rc, roam_bytes ro
   testbed_lookup_cb roam_cb = (testbed_lookup_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_person roam_ok, *roam_out = &roam_ok;
   testbed_lookup_error roam_e, *roam_err = &roam_e;
@@ -1395,6 +1395,47 @@ void testbed_sum_abort(testbed_sum_call *roam_call) {
   testbed_sum__free_chans(roam_call);
 }
 
+static void testbed_sum__done(roam_client *roam_c, int roam_rc, roam_bytes roam_v,
+                     void (*roam_typed)(void), void *roam_ud) {
+  testbed_sum_cb roam_cb = (testbed_sum_cb)roam_typed;
+  max_align_t roam_buf[32];
+  roam_arena roam_a;
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
+  roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
+  int64_t roam_ok, *roam_out = &roam_ok;
+  if (roam_rc == 0 && roam_out != NULL)
+    roam_rc = testbed__decode_all(roam_v, testbed__vd_p_i64, roam_out, &roam_a);
+  roam_cb(roam_c, roam_rc, roam_rc == 0 ? roam_out : NULL, roam_ud);
+  roam_arena_free(&roam_a);
+}
+
+int testbed_sum_async(roam_client *roam_c, const roam_call_opts *roam_opts, testbed_sum_call *roam_call,
+    testbed_sum_cb roam_cb, void *roam_ud) {
+  static const roam_chan_dir roam_dirs[1] = {ROAM_CHAN_SEND};
+  roam_chan *roam_chans[1];
+  if (roam_call == NULL || roam_cb == NULL)
+    return ROAM_ERR_INVALID_ARG;
+  memset(roam_call, 0, sizeof *roam_call);
+  testbed_sum__args roam_args;
+  memset(&roam_args, 0, sizeof roam_args);
+  if (!roam_client_is_ready(roam_c))
+    return roam_c == NULL ? ROAM_ERR_INVALID_ARG : ROAM_ERR_STATE;
+  int roam_rc = roam_gen_open_channels(roam_c, roam_opts, roam_dirs, 1, roam_chans);
+  if (roam_rc != 0)
+    return roam_rc;
+  roam_args.numbers = roam_chan_id(roam_chans[0]);
+  roam_rc = roam_gen_call_async_chans(roam_c, TESTBED_SUM_ID, testbed_sum__args_enc, &roam_args, roam_opts,
+                                   roam_chans, 1, testbed_sum__done,
+                                   (void (*)(void))roam_cb, roam_ud);
+  if (roam_rc != 0) {
+    for (size_t i = 0; i < 1; i++)
+      roam_chan_free(roam_chans[i]);
+    return roam_rc;
+  }
+  roam_call->numbers.chan = roam_chans[0];
+  return 0;
+}
+
 #endif /* ROAM_GEN_SESSION_ONLY */
 
 static void testbed_sum__dispatch(roam_session *roam_s, roam_request *roam_r, void *roam_ud) {
@@ -1434,10 +1475,11 @@ int testbed_sum_reply(testbed_sum_request *roam_req, int64_t roam_value) {
   return roam_gen_request_reply((roam_gen_request *)roam_req, false, testbed__ve_p_i64, &roam_value);
 }
 
-static int testbed_sum__deliver_numbers(roam_bytes roam_v, void (*roam_typed)(void), void *roam_ud) {
+static int testbed_sum__deliver_numbers(roam_bytes roam_v, const roam_mem *roam_m,
+    void (*roam_typed)(void), void *roam_ud) {
   max_align_t roam_buf[16];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_m);
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   int32_t roam_value;
   int roam_rc = testbed__decode_all(roam_v, testbed__vd_p_i32, &roam_value, &roam_a);
@@ -1504,10 +1546,8 @@ static void testbed_generate__free_chans(testbed_generate_call *roam_call) {
 
 int testbed_generate_finish(testbed_generate_call *roam_call, uint64_t roam_timeout_ms) {
   roam_bytes roam_v;
-  roam_arena roam_a;
-  roam_arena_init(&roam_a, NULL);
-  roam_arena *roam_mem_arena = &roam_a;
-  if (roam_call == NULL || roam_call->roam_pending == NULL || roam_mem_arena == NULL)
+  roam_arena *roam_mem_arena = NULL; /* no value to keep */
+  if (roam_call == NULL || roam_call->roam_pending == NULL)
     return ROAM_ERR_INVALID_ARG;
   int roam_rc = roam_gen_call_finish(roam_call->roam_pending, roam_timeout_ms, roam_mem_arena, &roam_v);
   if (roam_rc == ROAM_ERR_TIMEOUT && roam_call->roam_pending != NULL &&
@@ -1515,7 +1555,7 @@ int testbed_generate_finish(testbed_generate_call *roam_call, uint64_t roam_time
     return roam_rc;
   roam_call->roam_pending = NULL;
   testbed_generate__free_chans(roam_call);
-  roam_arena_free(&roam_a);
+  (void)roam_v;
   return roam_rc;
 }
 
@@ -1525,6 +1565,41 @@ void testbed_generate_abort(testbed_generate_call *roam_call) {
   roam_pending_free(roam_call->roam_pending);
   roam_call->roam_pending = NULL;
   testbed_generate__free_chans(roam_call);
+}
+
+static void testbed_generate__done(roam_client *roam_c, int roam_rc, roam_bytes roam_v,
+                     void (*roam_typed)(void), void *roam_ud) {
+  testbed_generate_cb roam_cb = (testbed_generate_cb)roam_typed;
+  roam_cb(roam_c, roam_rc, roam_ud);
+  (void)roam_v;
+}
+
+int testbed_generate_async(roam_client *roam_c, uint32_t count, const roam_call_opts *roam_opts, testbed_generate_call *roam_call,
+    testbed_generate_cb roam_cb, void *roam_ud) {
+  static const roam_chan_dir roam_dirs[1] = {ROAM_CHAN_RECV};
+  roam_chan *roam_chans[1];
+  if (roam_call == NULL || roam_cb == NULL)
+    return ROAM_ERR_INVALID_ARG;
+  memset(roam_call, 0, sizeof *roam_call);
+  testbed_generate__args roam_args;
+  memset(&roam_args, 0, sizeof roam_args);
+  roam_args.count = count;
+  if (!roam_client_is_ready(roam_c))
+    return roam_c == NULL ? ROAM_ERR_INVALID_ARG : ROAM_ERR_STATE;
+  int roam_rc = roam_gen_open_channels(roam_c, roam_opts, roam_dirs, 1, roam_chans);
+  if (roam_rc != 0)
+    return roam_rc;
+  roam_args.output = roam_chan_id(roam_chans[0]);
+  roam_rc = roam_gen_call_async_chans(roam_c, TESTBED_GENERATE_ID, testbed_generate__args_enc, &roam_args, roam_opts,
+                                   roam_chans, 1, testbed_generate__done,
+                                   (void (*)(void))roam_cb, roam_ud);
+  if (roam_rc != 0) {
+    for (size_t i = 0; i < 1; i++)
+      roam_chan_free(roam_chans[i]);
+    return roam_rc;
+  }
+  roam_call->output.chan = roam_chans[0];
+  return 0;
 }
 
 #endif /* ROAM_GEN_SESSION_ONLY */
@@ -1630,10 +1705,8 @@ static void testbed_transform__free_chans(testbed_transform_call *roam_call) {
 
 int testbed_transform_finish(testbed_transform_call *roam_call, uint64_t roam_timeout_ms) {
   roam_bytes roam_v;
-  roam_arena roam_a;
-  roam_arena_init(&roam_a, NULL);
-  roam_arena *roam_mem_arena = &roam_a;
-  if (roam_call == NULL || roam_call->roam_pending == NULL || roam_mem_arena == NULL)
+  roam_arena *roam_mem_arena = NULL; /* no value to keep */
+  if (roam_call == NULL || roam_call->roam_pending == NULL)
     return ROAM_ERR_INVALID_ARG;
   int roam_rc = roam_gen_call_finish(roam_call->roam_pending, roam_timeout_ms, roam_mem_arena, &roam_v);
   if (roam_rc == ROAM_ERR_TIMEOUT && roam_call->roam_pending != NULL &&
@@ -1641,7 +1714,7 @@ int testbed_transform_finish(testbed_transform_call *roam_call, uint64_t roam_ti
     return roam_rc;
   roam_call->roam_pending = NULL;
   testbed_transform__free_chans(roam_call);
-  roam_arena_free(&roam_a);
+  (void)roam_v;
   return roam_rc;
 }
 
@@ -1651,6 +1724,42 @@ void testbed_transform_abort(testbed_transform_call *roam_call) {
   roam_pending_free(roam_call->roam_pending);
   roam_call->roam_pending = NULL;
   testbed_transform__free_chans(roam_call);
+}
+
+static void testbed_transform__done(roam_client *roam_c, int roam_rc, roam_bytes roam_v,
+                     void (*roam_typed)(void), void *roam_ud) {
+  testbed_transform_cb roam_cb = (testbed_transform_cb)roam_typed;
+  roam_cb(roam_c, roam_rc, roam_ud);
+  (void)roam_v;
+}
+
+int testbed_transform_async(roam_client *roam_c, const roam_call_opts *roam_opts, testbed_transform_call *roam_call,
+    testbed_transform_cb roam_cb, void *roam_ud) {
+  static const roam_chan_dir roam_dirs[2] = {ROAM_CHAN_SEND, ROAM_CHAN_RECV};
+  roam_chan *roam_chans[2];
+  if (roam_call == NULL || roam_cb == NULL)
+    return ROAM_ERR_INVALID_ARG;
+  memset(roam_call, 0, sizeof *roam_call);
+  testbed_transform__args roam_args;
+  memset(&roam_args, 0, sizeof roam_args);
+  if (!roam_client_is_ready(roam_c))
+    return roam_c == NULL ? ROAM_ERR_INVALID_ARG : ROAM_ERR_STATE;
+  int roam_rc = roam_gen_open_channels(roam_c, roam_opts, roam_dirs, 2, roam_chans);
+  if (roam_rc != 0)
+    return roam_rc;
+  roam_args.input = roam_chan_id(roam_chans[0]);
+  roam_args.output = roam_chan_id(roam_chans[1]);
+  roam_rc = roam_gen_call_async_chans(roam_c, TESTBED_TRANSFORM_ID, testbed_transform__args_enc, &roam_args, roam_opts,
+                                   roam_chans, 2, testbed_transform__done,
+                                   (void (*)(void))roam_cb, roam_ud);
+  if (roam_rc != 0) {
+    for (size_t i = 0; i < 2; i++)
+      roam_chan_free(roam_chans[i]);
+    return roam_rc;
+  }
+  roam_call->input.chan = roam_chans[0];
+  roam_call->output.chan = roam_chans[1];
+  return 0;
 }
 
 #endif /* ROAM_GEN_SESSION_ONLY */
@@ -1695,10 +1804,11 @@ int testbed_transform_reply(testbed_transform_request *roam_req) {
   return roam_gen_request_reply((roam_gen_request *)roam_req, false, NULL, NULL);
 }
 
-static int testbed_transform__deliver_input(roam_bytes roam_v, void (*roam_typed)(void), void *roam_ud) {
+static int testbed_transform__deliver_input(roam_bytes roam_v, const roam_mem *roam_m,
+    void (*roam_typed)(void), void *roam_ud) {
   max_align_t roam_buf[16];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_m);
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   roam_str roam_value;
   int roam_rc = testbed__decode_all(roam_v, testbed__vd_p_string, &roam_value, &roam_a);
@@ -1765,7 +1875,7 @@ static void testbed_echo_point__done(roam_client *roam_c, int roam_rc, roam_byte
   testbed_echo_point_cb roam_cb = (testbed_echo_point_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_point roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
@@ -1856,7 +1966,7 @@ static void testbed_create_person__done(roam_client *roam_c, int roam_rc, roam_b
   testbed_create_person_cb roam_cb = (testbed_create_person_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_person roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
@@ -1949,7 +2059,7 @@ static void testbed_rectangle_area__done(roam_client *roam_c, int roam_rc, roam_
   testbed_rectangle_area_cb roam_cb = (testbed_rectangle_area_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   double roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
@@ -2034,7 +2144,7 @@ static void testbed_parse_color__done(roam_client *roam_c, int roam_rc, roam_byt
   testbed_parse_color_cb roam_cb = (testbed_parse_color_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_opt_color roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
@@ -2120,7 +2230,7 @@ static void testbed_shape_area__done(roam_client *roam_c, int roam_rc, roam_byte
   testbed_shape_area_cb roam_cb = (testbed_shape_area_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   double roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
@@ -2211,7 +2321,7 @@ static void testbed_create_canvas__done(roam_client *roam_c, int roam_rc, roam_b
   testbed_create_canvas_cb roam_cb = (testbed_create_canvas_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_canvas roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
@@ -2303,7 +2413,7 @@ static void testbed_process_message__done(roam_client *roam_c, int roam_rc, roam
   testbed_process_message_cb roam_cb = (testbed_process_message_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_message roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
@@ -2388,7 +2498,7 @@ static void testbed_get_points__done(roam_client *roam_c, int roam_rc, roam_byte
   testbed_get_points_cb roam_cb = (testbed_get_points_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_vec_point roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)
@@ -2474,7 +2584,7 @@ static void testbed_swap_pair__done(roam_client *roam_c, int roam_rc, roam_bytes
   testbed_swap_pair_cb roam_cb = (testbed_swap_pair_cb)roam_typed;
   max_align_t roam_buf[32];
   roam_arena roam_a;
-  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, NULL);
+  roam_arena_init_buffer(&roam_a, roam_buf, sizeof roam_buf, roam_gen_client_mem(roam_c));
   roam_arena_set_limit(&roam_a, ROAM_GEN_ARENA_LIMIT);
   testbed_tup_string_i32 roam_ok, *roam_out = &roam_ok;
   if (roam_rc == 0 && roam_out != NULL)

@@ -334,6 +334,9 @@ typedef struct testbed_sum_call {
 int testbed_sum_start(roam_client *roam_c, const roam_call_opts *roam_opts, testbed_sum_call *roam_call);
 int testbed_sum_finish(testbed_sum_call *roam_call, int64_t *roam_out, roam_arena *roam_mem_arena, uint64_t roam_timeout_ms);
 void testbed_sum_abort(testbed_sum_call *roam_call);
+typedef void (*testbed_sum_cb)(roam_client *roam_c, int roam_status, const int64_t *roam_out, void *roam_ud);
+int testbed_sum_async(roam_client *roam_c, const roam_call_opts *roam_opts, testbed_sum_call *roam_call,
+    testbed_sum_cb roam_cb, void *roam_ud);
 
 /* Server streams 0, 1, ..., count-1 back to the client. */
 typedef struct testbed_generate_call {
@@ -343,6 +346,9 @@ typedef struct testbed_generate_call {
 int testbed_generate_start(roam_client *roam_c, uint32_t count, const roam_call_opts *roam_opts, testbed_generate_call *roam_call);
 int testbed_generate_finish(testbed_generate_call *roam_call, uint64_t roam_timeout_ms);
 void testbed_generate_abort(testbed_generate_call *roam_call);
+typedef void (*testbed_generate_cb)(roam_client *roam_c, int roam_status, void *roam_ud);
+int testbed_generate_async(roam_client *roam_c, uint32_t count, const roam_call_opts *roam_opts, testbed_generate_call *roam_call,
+    testbed_generate_cb roam_cb, void *roam_ud);
 
 /* Bidirectional: client sends strings, server echoes each back. */
 typedef struct testbed_transform_call {
@@ -353,6 +359,9 @@ typedef struct testbed_transform_call {
 int testbed_transform_start(roam_client *roam_c, const roam_call_opts *roam_opts, testbed_transform_call *roam_call);
 int testbed_transform_finish(testbed_transform_call *roam_call, uint64_t roam_timeout_ms);
 void testbed_transform_abort(testbed_transform_call *roam_call);
+typedef void (*testbed_transform_cb)(roam_client *roam_c, int roam_status, void *roam_ud);
+int testbed_transform_async(roam_client *roam_c, const roam_call_opts *roam_opts, testbed_transform_call *roam_call,
+    testbed_transform_cb roam_cb, void *roam_ud);
 
 /* Echo a point back. */
 int testbed_echo_point(roam_client *roam_c, const testbed_point * point, testbed_point *roam_out, roam_arena *roam_mem_arena, const roam_call_opts *roam_opts);
