@@ -187,6 +187,22 @@ nomem:
   return ROAM_ERR_NOMEM;
 }
 
+/* Register h (allocated on the server's loop, its function set) behind the
+ * trampoline; frees h when the dispatcher refuses it. */
+static int srv_add_handler(roam_server *srv, uint64_t method_id, roam_handler_fn tramp,
+                           rt_handler *h, void *ud) {
+  h->srv = srv;
+  h->ud = ud;
+  int r = roam_dispatcher_add(srv->sh->disp, method_id, tramp, h);
+  if (r != 0) {
+    roam__free(&srv->loop->mem, h);
+    return r;
+  }
+  h->next = srv->sh->handlers;
+  srv->sh->handlers = h;
+  return 0;
+}
+
 int roam_server_handle(roam_server *srv, uint64_t method_id, roam_handler_fn fn, void *ud) {
   if (!srv || !fn) return ROAM_ERR_INVALID_ARG;
   if (srv->kids_started) return ROAM_ERR_STATE; /* other threads read the tables */
@@ -196,17 +212,8 @@ int roam_server_handle(roam_server *srv, uint64_t method_id, roam_handler_fn fn,
   }
   rt_handler *h = roam__calloc(&srv->loop->mem, sizeof *h);
   if (!h) return ROAM_ERR_NOMEM;
-  h->srv = srv;
   h->fn = fn;
-  h->ud = ud;
-  int r = roam_dispatcher_add(srv->sh->disp, method_id, handler_tramp, h);
-  if (r != 0) {
-    roam__free(&srv->loop->mem, h);
-    return r;
-  }
-  h->next = srv->sh->handlers;
-  srv->sh->handlers = h;
-  return 0;
+  return srv_add_handler(srv, method_id, handler_tramp, h, ud);
 }
 
 roam_dispatcher *roam_server_dispatcher(roam_server *srv) { return srv ? srv->sh->disp : NULL; }
@@ -580,18 +587,9 @@ static int srv_add_blocking(roam_server *srv, uint64_t method_id, roam_blocking_
                             rt_pool *pool) {
   rt_handler *h = roam__calloc(&srv->loop->mem, sizeof *h);
   if (!h) return ROAM_ERR_NOMEM;
-  h->srv = srv;
   h->bfn = fn;
-  h->ud = ud;
   h->pool = pool;
-  int r = roam_dispatcher_add(srv->sh->disp, method_id, blocking_tramp, h);
-  if (r != 0) {
-    roam__free(&srv->loop->mem, h);
-    return r;
-  }
-  h->next = srv->sh->handlers;
-  srv->sh->handlers = h;
-  return 0;
+  return srv_add_handler(srv, method_id, blocking_tramp, h, ud);
 }
 
 int roam_server_handle_blocking(roam_server *srv, uint64_t method_id, roam_blocking_fn fn,
