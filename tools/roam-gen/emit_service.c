@@ -262,6 +262,15 @@ static void emit_done(gen *g, sb *c, const gmethod *gm) {
   sb_puts(c, "}\n\n");
 }
 
+/* The channel directions of a call (from the caller's side) and room for
+ * its channel handles: the locals of every client stub with channels. */
+static void emit_chan_locals(sb *c, const gmethod *gm) {
+  sb_printf(c, "  static const roam_chan_dir roam_dirs[%zu] = {", gm->nchan);
+  for (size_t k = 0; k < gm->nchan; k++)
+    sb_printf(c, "%s%s", k ? ", " : "", gm->chan_send[k] ? "ROAM_CHAN_RECV" : "ROAM_CHAN_SEND");
+  sb_printf(c, "};\n  roam_chan *roam_chans[%zu];\n", gm->nchan);
+}
+
 static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
   const char *id = gm->m_id;
   (void)gs;
@@ -303,10 +312,7 @@ static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
   sb_printf(c, "int %s(roam_client *roam_c", gm->n_start);
   value_params(g, c, gm);
   sb_printf(c, ", const roam_call_opts *roam_opts, %s *roam_call) {\n", gm->n_call);
-  sb_printf(c, "  static const roam_chan_dir roam_dirs[%zu] = {", gm->nchan);
-  for (size_t k = 0; k < gm->nchan; k++)
-    sb_printf(c, "%s%s", k ? ", " : "", gm->chan_send[k] ? "ROAM_CHAN_RECV" : "ROAM_CHAN_SEND");
-  sb_printf(c, "};\n  roam_chan *roam_chans[%zu];\n", gm->nchan);
+  emit_chan_locals(c, gm);
   sb_puts(c, "  if (roam_call == NULL)\n    return ROAM_ERR_INVALID_ARG;\n"
              "  memset(roam_call, 0, sizeof *roam_call);\n");
   fill_args(g, c, gm);
@@ -365,10 +371,7 @@ static void emit_client(gen *g, sb *c, gservice *gs, gmethod *gm) {
   value_params(g, c, gm);
   sb_printf(c, ", const roam_call_opts *roam_opts, %s *roam_call,\n    %s roam_cb, void *roam_ud) {\n",
             gm->n_call, gm->n_cb);
-  sb_printf(c, "  static const roam_chan_dir roam_dirs[%zu] = {", gm->nchan);
-  for (size_t k = 0; k < gm->nchan; k++)
-    sb_printf(c, "%s%s", k ? ", " : "", gm->chan_send[k] ? "ROAM_CHAN_RECV" : "ROAM_CHAN_SEND");
-  sb_printf(c, "};\n  roam_chan *roam_chans[%zu];\n", gm->nchan);
+  emit_chan_locals(c, gm);
   sb_puts(c, "  if (roam_call == NULL || roam_cb == NULL)\n    return ROAM_ERR_INVALID_ARG;\n"
              "  memset(roam_call, 0, sizeof *roam_call);\n");
   fill_args(g, c, gm);
