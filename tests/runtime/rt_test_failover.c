@@ -19,17 +19,6 @@ static void on_open(roam_link *l, void *ud) {
   opens++;
 }
 
-static int echo(roam_client *c, const char *s) {
-  uint8_t enc[128];
-  size_t len = t_enc_string(enc, sizeof enc, s, strlen(s));
-  roam_reply rep;
-  roam_call_opts o = {.timeout_ms = 5000};
-  int r = roam_client_call(c, T_ECHO, enc, len, &o, &rep);
-  if (r == 0 && (rep.value_len != len || memcmp(rep.value, enc, len) != 0)) r = -999;
-  roam_reply_free(&rep);
-  return r;
-}
-
 static void test_sigkill(const char *ua) {
   char bound[256];
   pid_t pid = t_fork_server(ua, NULL, bound, sizeof bound);
@@ -37,7 +26,7 @@ static void test_sigkill(const char *ua) {
   if (pid <= 0) return;
   roam_client *c;
   CHECK_EQ(roam_client_connect(&c, bound, NULL, 5000), 0);
-  CHECK_EQ(echo(c, "before"), 0);
+  CHECK_EQ(t_echo(c, "before"), 0);
   roam_pending *p[10];
   for (int i = 0; i < 10; i++) CHECK_EQ(roam_client_call_start(c, T_HANG, NULL, 0, NULL, &p[i]), 0);
   roam_reply rep;
@@ -52,7 +41,7 @@ static void test_sigkill(const char *ua) {
   uint64_t el = t_now_ms() - t0;
   CHECK(el < 500);
   /* without reconnect the client is dead now */
-  CHECK_EQ(echo(c, "after"), ROAM_ERR_CLOSED);
+  CHECK_EQ(t_echo(c, "after"), ROAM_ERR_CLOSED);
   roam_client_free(c);
   waitpid(pid, NULL, 0);
 }
@@ -77,7 +66,7 @@ static void test_reconnect(const char *ua) {
   t_server_opts o = {.delay_ms = 300};
   pid_t pid = t_fork_server_delayed(ua, &o);
   CHECK(pid > 0);
-  CHECK_EQ(echo(c, "first"), 0);
+  CHECK_EQ(t_echo(c, "first"), 0);
   CHECK_EQ(roam_client_connection_count(c), 1);
   CHECK(opens >= 2); /* some attempts failed before the server was up */
 
@@ -120,7 +109,7 @@ static void test_reconnect(const char *ua) {
   CHECK_EQ(roam_client_connection_count(c), 2);
   /* attempts are sequential: each failed attempt opened one link */
   CHECK(opens - before >= 1 && opens - before <= 20);
-  CHECK_EQ(echo(c, "again"), 0);
+  CHECK_EQ(t_echo(c, "again"), 0);
   t_stop_server(pid, SIGKILL);
 
   /* gone for good: the retry policy gives up */
@@ -129,11 +118,11 @@ static void test_reconnect(const char *ua) {
   co.reconnect = true; /* reference defaults: 3 attempts, 100 ms, x2 */
   CHECK_EQ(roam_client_new(&c, ua, &co), 0);
   uint64_t t0 = t_now_ms();
-  CHECK_EQ(echo(c, "nobody"), ROAM_ERR_RETRIES_EXHAUSTED);
+  CHECK_EQ(t_echo(c, "nobody"), ROAM_ERR_RETRIES_EXHAUSTED);
   uint64_t el = t_now_ms() - t0;
   CHECK(el >= 250 && el < 2000); /* waits 100 + 200 ms between the attempts */
   /* and the next call tries again from scratch */
-  CHECK_EQ(echo(c, "nobody"), ROAM_ERR_RETRIES_EXHAUSTED);
+  CHECK_EQ(t_echo(c, "nobody"), ROAM_ERR_RETRIES_EXHAUSTED);
   roam_client_free(c);
 }
 

@@ -15,17 +15,6 @@
 
 #include "rt_testlib.h"
 
-static int echo(roam_client *c, const char *s) {
-  uint8_t enc[256];
-  size_t len = t_enc_string(enc, sizeof enc, s, strlen(s));
-  roam_reply rep;
-  roam_call_opts o = {.timeout_ms = 5000};
-  int r = roam_client_call(c, T_ECHO, enc, len, &o, &rep);
-  if (r == 0 && (rep.value_len != len || memcmp(rep.value, enc, len) != 0)) r = -999;
-  roam_reply_free(&rep);
-  return r;
-}
-
 static void test_echo_sizes(const char *bound) {
   roam_client *c;
   int r = roam_client_connect(&c, bound, NULL, 5000);
@@ -77,7 +66,7 @@ static void test_pipelined(const char *bound) {
     roam_pending_free(p[i]);
   }
   CHECK_EQ(good, N);
-  CHECK_EQ(echo(c, "after the batch"), 0);
+  CHECK_EQ(t_echo(c, "after the batch"), 0);
   roam_client_free(c);
 }
 
@@ -115,7 +104,7 @@ static void test_reconnect(void) {
   t_server_opts o = {.delay_ms = 200};
   pid_t pid = t_fork_server_delayed(addr, &o);
   CHECK(pid > 0);
-  CHECK_EQ(echo(c, "first"), 0);
+  CHECK_EQ(t_echo(c, "first"), 0);
   CHECK_EQ(roam_client_connection_count(c), 1);
   kill(pid, SIGKILL);
   waitpid(pid, NULL, 0);
@@ -126,7 +115,7 @@ static void test_reconnect(void) {
   roam_reply_free(&rep);
   roam_pending_free(hang);
   pid = t_fork_server_delayed(addr, &o);
-  CHECK_EQ(echo(c, "second"), 0);
+  CHECK_EQ(t_echo(c, "second"), 0);
   CHECK_EQ(roam_client_connection_count(c), 2);
   t_stop_server(pid, SIGKILL);
   roam_client_free(c);

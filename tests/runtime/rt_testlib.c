@@ -421,3 +421,14 @@ int t_stop_server(pid_t pid, int sig) {
   waitpid(pid, &st, 0);
   return st;
 }
+
+int t_echo(roam_client *c, const char *s) {
+  uint8_t enc[256];
+  size_t len = t_enc_string(enc, sizeof enc, s, strlen(s));
+  roam_reply rep;
+  roam_call_opts o = {.timeout_ms = 5000};
+  int r = roam_client_call(c, T_ECHO, enc, len, &o, &rep);
+  if (r == 0 && (rep.value_len != len || memcmp(rep.value, enc, len) != 0)) r = -999;
+  roam_reply_free(&rep);
+  return r;
+}

@@ -78,6 +78,9 @@ int t_stop_server(pid_t pid, int sig);
 
 /* Payload helpers. */
 size_t t_enc_string(uint8_t *buf, size_t cap, const char *s, size_t len);
+/* Call echo(s) on c (5 s timeout): 0 when the same string came back, the
+ * call's error, or -999 for a different answer. */
+int t_echo(roam_client *c, const char *s);
 /* Deterministic bytes of value i of a stream. */
 void t_fill_value(uint8_t *p, size_t n, uint64_t i);
 uint64_t t_hash(uint64_t h, const uint8_t *p, size_t n);
