@@ -65,26 +65,49 @@ def gp_str(s):
     return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def scale_for(vmax, unit):
-    """(divisor, unit label) so that the axis reads in small numbers."""
-    if unit in ("calls/s", "cycles/s", "msgs/s"):
-        if vmax >= 2e6:
-            return 1e6, "million " + unit
-        if vmax >= 2e3:
-            return 1e3, "thousand " + unit
+RATE_UNITS = ("calls/s", "cycles/s")
+
+
+def chart_scale(vmax, unit):
+    """(divisor, axis label) of a chart's numbers: memory in KiB once it
+    reaches 2 KiB. Rates keep their unit and get k/M per number (label)."""
     if unit == "bytes per link" and vmax >= 2048:
         return 1024.0, "KiB per link"
     return 1.0, unit
 
 
-def fmt(v):
+def fmt(v, suffix=""):
+    """A bar's value, three significant digits or so."""
     if v == 0:
         return "0"
+    if v < 0.01:
+        return "<0.01" + suffix
     if v >= 100:
-        return "%.0f" % v
+        return "%.0f%s" % (v, suffix)
     if v >= 10:
-        return "%.1f" % v
-    return "%.2f" % v
+        return "%.1f%s" % (v, suffix)
+    return "%.2f%s" % (v, suffix)
+
+
+def label(v, unit, tick=False):
+    """The text of a bar label (tick=False) or an axis tick: rates as 53k,
+    2.05M; everything else as it is (already in the chart's scale)."""
+    f = (lambda x, suf="": "%g%s" % (x, suf)) if tick else fmt
+    if v == 0:
+        return "0"
+    if unit in RATE_UNITS and v >= 1e6:
+        return f(v / 1e6, "M")
+    if unit in RATE_UNITS and v >= 1e3:
+        return f(v / 1e3, "k")
+    return f(v)
+
+
+def lin_tics(top):
+    """0 and about five round steps (1, 2, 2.5, 5 times a power of ten) up to top."""
+    raw = top / 5.0
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = min(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-9))
+    return [i * step for i in range(int(top / step + 1e-9) + 1)]
 
 
 def ratio_line(entry, metric):
@@ -129,10 +152,10 @@ def bar_chart(name, title, ylabel, better, panels, entries):
         return None
     used = [i for i in IMPLS if any(e["results"].get(i, {}).get(m)
                                     for e, ms in have for m, _ in ms)]
+    n = len(have)
     vmax = max(e["results"][i][m]["max"] for e, ms in have for m, _ in ms
                for i in IMPLS if e["results"].get(i, {}).get(m))
-    div, ulabel = scale_for(vmax, ylabel)
-    n = len(have)
+    div, axis_label = chart_scale(vmax, ylabel)
     left, right, bottom, top, gap = 0.095, 0.99, 0.25, 0.83, 0.045
     pw = (right - left - gap * (n - 1)) / n
     L = ["set terminal svg size 800,400 dynamic noenhanced font %s background rgb \"white\""
@@ -148,14 +171,15 @@ def bar_chart(name, title, ylabel, better, panels, entries):
          "set grid ytics lc rgb \"#e0e0e0\" lt 1",
          "set tics nomirror out scale 0.5",
          "set ytics font %s" % gp_str(FONT + ",10"),
+         "set format y \"%g\"",
          "set xtics scale 0 font %s" % gp_str(FONT + ",10"),
-         "set format y \"%g\""]
+]
     for k, (e, ms) in enumerate(have):
         L.append("set lmargin at screen %.4f" % (left + k * (pw + gap)))
         L.append("set rmargin at screen %.4f" % (left + k * (pw + gap) + pw))
         L.append("set title %s font %s" % (gp_str(PANEL_TITLE.get(e["id"], e["id"])),
                                            gp_str(FONT + ",12")))
-        L.append("set ylabel %s" % (gp_str(ulabel) if k == 0 else '""'))
+        L.append("set ylabel %s" % (gp_str(axis_label) if k == 0 else '""'))
         # clusters at x = 0, 1, ...; bars of the implementations measured
         # for that metric side by side inside a cluster
         blocks = {i: [] for i in used}
@@ -169,13 +193,17 @@ def bar_chart(name, title, ylabel, better, panels, entries):
                 x = c + w * (j + 0.5 - len(present) / 2.0)
                 med, lo, hi = s["median"] / div, s["min"] / div, s["max"] / div
                 blocks[i].append("%.4f %.6g %.6g %.6g %.4f %s" % (x, med, lo, hi, w * 0.92,
-                                                                  fmt(med)))
+                                                                  gp_str(label(med, ylabel))))
                 top_val = max(top_val, hi)
             tics.append("%s %d" % (gp_str("\n".join(t for t in (lab, ratio_line(e, m)) if t)),
                                    c))
         L.append("set xtics (%s)" % ", ".join(tics))
         L.append("set xrange [-0.5:%g]" % (len(ms) - 0.5))
-        L.append("set yrange [0:%.6g]" % ((top_val or 1.0) * 1.3))
+        ytop = (top_val or 1.0) * 1.3
+        L.append("set yrange [0:%.6g]" % ytop)
+        L.append("set ytics (%s)" % ", ".join(
+            "%s %.6g" % (gp_str(label(round(t, 9), ylabel, tick=True)), t)
+            for t in lin_tics(ytop)))
         plots = []
         for i in used:
             if not blocks[i]:
