@@ -29,6 +29,7 @@ TITLE = {"roam": "roam-c", "raw": "raw floor", "nng": "nng", "nghttp2": "nghttp2
 # Okabe-Ito colours: distinguishable with every common colour blindness
 COLOUR = {"roam": "#0072B2", "raw": "#7F7F7F", "nng": "#E69F00", "nghttp2": "#009E73",
           "tcp": "#CC79A7"}
+CAP_REF, CAP_FACTOR = ("roam", "raw", "tcp"), 4.0
 # Which comparison a panel's ratio line names first: the floor, else a peer.
 RATIO_PREF = ["raw", "tcp", "nghttp2", "nng"]
 FONT = "sans-serif"  # a generic family: every browser has one
@@ -137,6 +138,15 @@ def legend_row(impls, y):
     return out
 
 
+def panel_cap(e, ms):
+    """The height beyond which a panel's bars are cut: CAP_FACTOR times the
+    tallest error bar of roam-c and the floor (what the panel compares), so
+    that a peer ten times slower does not flatten them."""
+    ref = max([e["results"][i][m]["max"] for m, _ in ms for i in CAP_REF
+               if e["results"].get(i, {}).get(m)] or [0.0])
+    return ref * CAP_FACTOR if ref > 0 else float("inf")
+
+
 def bar_chart(name, title, ylabel, better, panels, entries):
     """The gnuplot script of one bar chart, or None when no panel has data."""
     have = []
@@ -185,6 +195,7 @@ def bar_chart(name, title, ylabel, better, panels, entries):
         blocks = {i: [] for i in used}
         top_val = 0.0
         tics = []
+        cap = panel_cap(e, ms) / div
         for c, (m, lab) in enumerate(ms):
             present = [i for i in used if e["results"].get(i, {}).get(m)]
             w = min(0.8 / max(len(present), 1), 0.3)  # no slabs when there are few
@@ -192,9 +203,14 @@ def bar_chart(name, title, ylabel, better, panels, entries):
                 s = e["results"][i][m]
                 x = c + w * (j + 0.5 - len(present) / 2.0)
                 med, lo, hi = s["median"] / div, s["min"] / div, s["max"] / div
-                blocks[i].append("%.4f %.6g %.6g %.6g %.4f %s" % (x, med, lo, hi, w * 0.92,
-                                                                  gp_str(label(med, ylabel))))
-                top_val = max(top_val, hi)
+                text = label(med, ylabel)
+                if med > cap:  # cut at the cap, marked, no error bar
+                    med, lo, hi, text = cap, float("nan"), float("nan"), text + " ↑"
+                top = min(hi, cap) if hi == hi else cap
+                # x, bar, error bar low and high, bar width, label, label height
+                blocks[i].append("%.4f %.6g %.6g %.6g %.4f %s %.6g" % (
+                    x, med, lo, hi, w * 0.92, gp_str(text), top))
+                top_val = max(top_val, top)
             tics.append("%s %d" % (gp_str("\n".join(t for t in (lab, ratio_line(e, m)) if t)),
                                    c))
         L.append("set xtics (%s)" % ", ".join(tics))
@@ -216,7 +232,7 @@ def bar_chart(name, title, ylabel, better, panels, entries):
             plots.append("%s using 1:2:5 with boxes lc rgb %s notitle" % (dname, col))
             plots.append("%s using 1:2:3:4 with yerrorbars lc rgb \"#333333\" pt 0 ps 0 notitle"
                          % dname)
-            plots.append("%s using 1:4:6 with labels center offset 0,0.55 font %s notitle"
+            plots.append("%s using 1:7:6 with labels center offset 0,0.55 font %s notitle"
                          % (dname, gp_str(FONT + ",8")))
         L.append("plot " + ", \\\n     ".join(plots))
     # one legend for the whole figure, in one row under the panels (drawn

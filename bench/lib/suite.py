@@ -676,9 +676,10 @@ def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end
                   " / ".join(str(x) for x in load_end or [])))
     L.append("")
     if chart_links:
-        L.append("Charts: bars at the median over the rounds, error bars from the slowest to "
-                 "the fastest round; each panel has its own scale. The latency distributions "
-                 "pool the calls of every round. Figures in the table below.")
+        L.append("Charts: bars at the median over the rounds, error bars from the worst to "
+                 "the best round; each panel has its own scale, and a bar taller than four "
+                 "times roam-c's and the floor's is cut (↑, with its value). The latency "
+                 "distributions pool the calls of every round. Figures in the table below.")
         L.append("")
         for link, alt in chart_links:
             L.append("![%s](%s)" % (alt, link))

@@ -140,6 +140,15 @@ def chart_files(charts, fixture, tmp):
           "only the charts with data: %s" % left)
     check(sorted(os.listdir(b)) == sorted(left), "stale charts removed: %s" % os.listdir(b))
     check(charts.render([], os.path.join(tmp, "c")) == ([], None), "empty report, no charts")
+    # a peer far beyond roam-c and the floor: its bar is cut and marked
+    def res(v):
+        return {"median": {"unit": "us", "runs": [v], "median": v, "min": v, "max": v}}
+    far = [{"id": "rtt.unix", "results": {"roam": res(10.0), "raw": res(9.0), "nng": res(100.0)},
+            "ratios": {}}]
+    draw(charts, far, os.path.join(tmp, "d"))
+    svg = open(os.path.join(tmp, "d", "latency.svg")).read()
+    check("100 ↑" in svg and "10.0" in svg and "9.00" in svg,
+          "a bar beyond 4× roam-c and the floor is cut and marked")
 
 
 def main():
