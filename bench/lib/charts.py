@@ -129,7 +129,7 @@ def legend_row(impls, y):
     out = []
     for n, (i, w) in enumerate(zip(impls, widths), 1):
         out.append("set object %d rect from screen %.4f,%.4f to screen %.4f,%.4f "
-                   "fc rgb %s fs solid 0.85 noborder" % (n, x, y - 0.015, x + swatch, y + 0.015,
+                   "fc rgb %s fs solid 1.0 noborder" % (n, x, y - 0.015, x + swatch, y + 0.015,
                                                         gp_str(COLOUR[i])))
         out.append("set label %d %s at screen %.4f,%.4f left font %s"
                    % (n, gp_str(TITLE[i]), x + swatch + 5 / 800, y - 0.001,
@@ -176,7 +176,7 @@ def bar_chart(name, title, ylabel, better, panels, entries):
          "set tmargin at screen %g" % top,
          "set bmargin at screen %g" % bottom,
          "unset key",
-         "set style fill solid 0.85 noborder",
+         "set style fill solid 1.0 noborder",
          "set border 3 lc rgb \"#555555\"",
          "set grid ytics lc rgb \"#e0e0e0\" lt 1",
          "set tics nomirror out scale 0.5",
@@ -230,8 +230,12 @@ def bar_chart(name, title, ylabel, better, panels, entries):
             L.append("EOD")
             col = gp_str(COLOUR[i])
             plots.append("%s using 1:2:5 with boxes lc rgb %s notitle" % (dname, col))
-            plots.append("%s using 1:2:3:4 with yerrorbars lc rgb \"#333333\" pt 0 ps 0 notitle"
-                         % dname)
+            # error bars as plain lines (gnuplot's yerrorbars adds point
+            # markers that browsers draw): the bar, then its two caps
+            bar = "with vectors nohead lc rgb \"#333333\" notitle"
+            plots.append("%s using 1:3:(0):($4-$3) %s" % (dname, bar))
+            for end in (3, 4):
+                plots.append("%s using ($1-$5/6):%d:($5/3):(0) %s" % (dname, end, bar))
             plots.append("%s using 1:7:6 with labels center offset 0,0.55 font %s notitle"
                          % (dname, gp_str(FONT + ",8")))
         L.append("plot " + ", \\\n     ".join(plots))
