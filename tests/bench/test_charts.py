@@ -9,7 +9,7 @@
 3. charts.py draws every chart of a recorded `bench/run --json` report
    (perf-quick.json, a --quick run) as a small, valid, white SVG with the
    implementations' names, the same bytes twice, and removes the charts it
-   no longer has data for.
+   no longer has data for; suite.py's Markdown links them above the table.
 
 Exits 77 (skipped) after parts 1 and 2 when gnuplot is not installed.
 """
@@ -140,6 +140,7 @@ def chart_files(charts, fixture, tmp):
           "only the charts with data: %s" % left)
     check(sorted(os.listdir(b)) == sorted(left), "stale charts removed: %s" % os.listdir(b))
     check(charts.render([], os.path.join(tmp, "c")) == ([], None), "empty report, no charts")
+    markdown(doc, drawn)
     # a peer far beyond roam-c and the floor: its bar is cut and marked
     def res(v):
         return {"median": {"unit": "us", "runs": [v], "median": v, "min": v, "max": v}}
@@ -149,6 +150,21 @@ def chart_files(charts, fixture, tmp):
     svg = open(os.path.join(tmp, "d", "latency.svg")).read()
     check("100 ↑" in svg and "10.0" in svg and "9.00" in svg,
           "a bar beyond 4× roam-c and the floor is cut and marked")
+
+
+def markdown(doc, drawn):
+    """suite.py's report links the charts relatively, above the table."""
+    import suite
+    links = [("%s/%s" % (suite.CHART_DIR, f), alt) for f, alt in drawn]
+    md = suite.render_md(doc["workloads"], suite.workloads(True), doc["machine"], doc["git"],
+                         doc["date"], doc["command"], doc["rounds"], doc["secs_per_run"],
+                         doc["loadavg_start"], doc["loadavg_end"], doc["notes"], None, [],
+                         1.0, True, None, links).splitlines()
+    imgs = [k for k, l in enumerate(md) if l.startswith("![") and l.endswith(".svg)")]
+    table = [k for k, l in enumerate(md) if l.startswith("| Workload |")]
+    check(len(imgs) == len(drawn), "one image per chart in the Markdown")
+    check(all("](perf/" in md[k] for k in imgs), "charts linked as perf/<name>.svg")
+    check(table and imgs and max(imgs) < table[0], "charts above the table")
 
 
 def main():
