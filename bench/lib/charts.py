@@ -12,7 +12,8 @@ same figures give the same bytes.
 Bar charts: one panel per workload, each with its own y scale (so a row
 with a peer twenty times slower still shows roam-c against the floor),
 bars at the median over the rounds with min-max error bars, one colour per
-implementation. CDF charts: the pooled round-trip samples of every round
+implementation; a peer's bar far above roam-c and the floor is cut and
+marked. CDF charts: the pooled round-trip samples of every round
 (bench/lib/samples.py), one curve per implementation. Python 3 standard
 library only.
 """
@@ -29,6 +30,7 @@ TITLE = {"roam": "roam-c", "raw": "raw floor", "nng": "nng", "nghttp2": "nghttp2
 # Okabe-Ito colours: distinguishable with every common colour blindness
 COLOUR = {"roam": "#0072B2", "raw": "#7F7F7F", "nng": "#E69F00", "nghttp2": "#009E73",
           "tcp": "#CC79A7"}
+# A bar taller than CAP_FACTOR times the highest of these is cut (panel_cap)
 CAP_REF, CAP_FACTOR = ("roam", "raw", "tcp"), 4.0
 # Which comparison a panel's ratio line names first: the floor, else a peer.
 RATIO_PREF = ["raw", "tcp", "nghttp2", "nng"]
@@ -53,9 +55,10 @@ BAR_CHARTS = [
      [("idle1000.tcp", [("server_mem", "server"), ("client_mem", "client")]),
       ("idle10000.tcp", [("server_mem", "server"), ("client_mem", "client")])]),
 ]
-# name, workload, transport title
 # Panels whose roam-c bar is not over the transport the id suggests
-PANEL_TITLE = {"rtt.ws": "rtt.ws: ws:// vs tcp://", "pipelined64.ws": "pipelined64.ws: ws:// vs tcp://"}
+PANEL_TITLE = {"rtt.ws": "rtt.ws: ws:// vs tcp://",
+               "pipelined64.ws": "pipelined64.ws: ws:// vs tcp://"}
+# name, workload, transport title
 CDF_CHARTS = [("rtt-unix-cdf", "rtt.unix", "Unix socket"),
               ("rtt-tcp-cdf", "rtt.tcp", "TCP loopback")]
 CHART_NAMES = [c[0] for c in BAR_CHARTS] + [c[0] for c in CDF_CHARTS]
@@ -147,7 +150,7 @@ def panel_cap(e, ms):
     return ref * CAP_FACTOR if ref > 0 else float("inf")
 
 
-def bar_chart(name, title, ylabel, better, panels, entries):
+def bar_chart(title, ylabel, better, panels, entries):
     """The gnuplot script of one bar chart, or None when no panel has data."""
     have = []
     for wid, metrics in panels:
@@ -182,8 +185,7 @@ def bar_chart(name, title, ylabel, better, panels, entries):
          "set tics nomirror out scale 0.5",
          "set ytics font %s" % gp_str(FONT + ",10"),
          "set format y \"%g\"",
-         "set xtics scale 0 font %s" % gp_str(FONT + ",10"),
-]
+         "set xtics scale 0 font %s" % gp_str(FONT + ",10")]
     for k, (e, ms) in enumerate(have):
         L.append("set lmargin at screen %.4f" % (left + k * (pw + gap)))
         L.append("set rmargin at screen %.4f" % (left + k * (pw + gap) + pw))
@@ -259,7 +261,7 @@ def log_tics(lo, hi):
     return out
 
 
-def cdf_chart(name, wid, tname, entry):
+def cdf_chart(wid, tname, entry):
     cdf = (entry or {}).get("latency_cdf") or {}
     used = [i for i in IMPLS if cdf.get(i, {}).get("points")]
     if not used:
@@ -303,11 +305,11 @@ def scripts(report):
     entries = {e["id"]: e for e in report}
     out = []
     for name, title, ylabel, better, panels in BAR_CHARTS:
-        s = bar_chart(name, title, ylabel, better, panels, entries)
+        s = bar_chart(title, ylabel, better, panels, entries)
         if s:
             out.append((name, "%s (%s is better)" % (title, better), s))
     for name, wid, tname in CDF_CHARTS:
-        s = cdf_chart(name, wid, tname, entries.get(wid))
+        s = cdf_chart(wid, tname, entries.get(wid))
         if s:
             out.append((name, "%s: round-trip latency distribution (CDF)" % wid, s))
     return out
