@@ -292,16 +292,16 @@ def cdf_chart(wid, tname, entry):
         L.append("%s << EOD" % dname)
         L.extend("%.6g %.6g" % (us, p * 100.0) for p, us in c["points"])
         L.append("EOD")
-        label = "%s (%s calls, %d runs)" % (TITLE[i], format(c["n"], ","), c["runs"])
+        key = "%s (%s calls, %d runs)" % (TITLE[i], format(c["n"], ","), c["runs"])
         plots.append("%s using 1:2 with lines lw 2 lc rgb %s title %s"
-                     % (dname, gp_str(COLOUR[i]), gp_str(label)))
+                     % (dname, gp_str(COLOUR[i]), gp_str(key)))
     L.append("plot " + ", \\\n     ".join(plots))
     return "\n".join(L) + "\n"
 
 
 def scripts(report):
-    """{chart name: gnuplot script} for every chart the report has data for
-    (in CHART_NAMES order), and the chart's alt text."""
+    """[(chart name, alt text, gnuplot script)] for every chart the report
+    has data for, in CHART_NAMES order."""
     entries = {e["id"]: e for e in report}
     out = []
     for name, title, ylabel, better, panels in BAR_CHARTS:
