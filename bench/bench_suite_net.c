@@ -216,8 +216,8 @@ static void run_rtt_ws(const bu_opts *o) {
       }
     }
   }
-  bu_report_latency(bu_wl(o), IMPL, &s[0]);
-  bu_report_latency(bu_wl(o), "tcp", &s[1]);
+  bu_report_latency(o, IMPL, &s[0]);
+  bu_report_latency(o, "tcp", &s[1]);
   for (int i = 0; i < 2; i++) {
     bu_samples_free(&s[i]);
     roam_client_free(c[i]);
@@ -249,7 +249,7 @@ static void run_rtt(const bu_opts *o) {
       if (phase) bu_samples_add(&s, bu_now_ns() - t0);
     }
   }
-  bu_report_latency(bu_wl(o), IMPL, &s);
+  bu_report_latency(o, IMPL, &s);
   bu_samples_free(&s);
   roam_client_free(c);
   bu_child_stop(&ch);

@@ -17,8 +17,11 @@
  * Command line shared by the suite's programs:
  *   prog WORKLOAD [--transport unix|tcp] [--secs S] [--inflight N]
  *        [--size BYTES] [--credit BYTES] [--links N] [--id NAME]
+ *        [--samples FILE]
  * --id names the workload in the RESULT lines (the driver always passes it;
- * default "<workload>.<transport>").
+ * default "<workload>.<transport>"). --samples FILE: the round-trip
+ * workloads also append their latency distribution to FILE (see
+ * bu_samples_save), from which the driver draws the CDF charts.
  */
 #ifndef ROAM_BENCH_UTIL_H
 #define ROAM_BENCH_UTIL_H
@@ -121,11 +124,6 @@ static inline void bu_samples_free(bu_samples *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* Prints median_us and p99_us of round-trip samples in nanoseconds. */
-static inline void bu_report_latency(const char *workload, const char *impl, bu_samples *s) {
-  bu_result(workload, impl, "median", (double)bu_samples_pct(s, 0.50) / 1000.0, "us");
-  bu_result(workload, impl, "p99", (double)bu_samples_pct(s, 0.99) / 1000.0, "us");
-}
 
 /* ---- command line ------------------------------------------------------------ */
 
@@ -140,18 +138,21 @@ typedef struct bu_opts {
   unsigned links;        /* default 1000 */
   const char *id;        /* workload name printed in RESULT lines; default
                             "<workload>.<transport>" */
+  const char *samples;   /* --samples: file the latency distribution is
+                            appended to; NULL = none */
 } bu_opts;
 
 static inline void bu_usage(const char *prog) {
   fprintf(stderr,
           "usage: %s WORKLOAD [--transport unix|tcp] [--secs S] [--inflight N]\n"
-          "          [--size BYTES] [--credit BYTES] [--window BYTES] [--links N] [--id NAME]\n",
+          "          [--size BYTES] [--credit BYTES] [--window BYTES] [--links N] [--id NAME]\n"
+          "          [--samples FILE]\n",
           prog);
   exit(2);
 }
 
 static inline bu_opts bu_parse(int argc, char **argv) {
-  bu_opts o = {NULL, "unix", 2.0, 64, 32, 0, 0, 1000, NULL};
+  bu_opts o = {NULL, "unix", 2.0, 64, 32, 0, 0, 1000, NULL, NULL};
   if (argc < 2) bu_usage(argv[0]);
   o.workload = argv[1];
   for (int i = 2; i < argc; i++) {
@@ -175,6 +176,8 @@ static inline bu_opts bu_parse(int argc, char **argv) {
       o.links = (unsigned)strtoul(v, NULL, 10);
     } else if (!strcmp(a, "--id")) {
       o.id = v;
+    } else if (!strcmp(a, "--samples")) {
+      o.samples = v;
     } else {
       bu_usage(argv[0]);
     }
@@ -193,6 +196,48 @@ static inline const char *bu_wl(const bu_opts *o) {
   if (o->id) return o->id;
   snprintf(buf, sizeof buf, "%s.%s", o->workload, o->transport);
   return buf;
+}
+
+/* ---- latency reports ------------------------------------------------------------- */
+
+/* At most this many values per distribution in a --samples file: 2 000
+ * quantiles resolve the CDF to 0.05 % (p99.9 still has two points) and keep
+ * the file at about 12 KB whatever the run's length. */
+#define BU_SAMPLES_QUANTILES 2000u
+
+/*
+ * Append one latency distribution to path, as a block
+ *
+ *     # <workload> <impl> n=<samples> unit=ns
+ *     <value>          (m lines, ascending)
+ *
+ * With n <= BU_SAMPLES_QUANTILES the m = n lines are the samples
+ * themselves; otherwise they are the m = BU_SAMPLES_QUANTILES quantiles at
+ * the mid-ranks (i + 0.5) / m, each standing for n / m samples, so that
+ * blocks of several runs pool into one distribution by weight. Appending
+ * lets one program write several implementations (rtt.ws writes two).
+ */
+static inline void bu_samples_save(const char *path, const char *workload, const char *impl,
+                                   bu_samples *s) {
+  FILE *f = fopen(path, "a");
+  if (!f) bu_die("open --samples file");
+  qsort(s->v, s->n, sizeof *s->v, bu_cmp_u64);
+  size_t m = s->n <= BU_SAMPLES_QUANTILES ? s->n : BU_SAMPLES_QUANTILES;
+  fprintf(f, "# %s %s n=%zu unit=ns\n", workload, impl, s->n);
+  for (size_t i = 0; i < m; i++) {
+    size_t k = m == s->n ? i : (size_t)(((double)i + 0.5) / (double)m * (double)s->n);
+    if (k >= s->n) k = s->n - 1;
+    fprintf(f, "%llu\n", (unsigned long long)s->v[k]);
+  }
+  if (fclose(f) != 0) bu_die("write --samples file");
+}
+
+/* Prints median_us and p99_us of round-trip samples in nanoseconds and,
+ * with --samples, appends their distribution to that file. */
+static inline void bu_report_latency(const bu_opts *o, const char *impl, bu_samples *s) {
+  bu_result(bu_wl(o), impl, "median", (double)bu_samples_pct(s, 0.50) / 1000.0, "us");
+  bu_result(bu_wl(o), impl, "p99", (double)bu_samples_pct(s, 0.99) / 1000.0, "us");
+  if (o->samples) bu_samples_save(o->samples, bu_wl(o), impl, s);
 }
 
 /* ---- process plumbing ----------------------------------------------------------- */

@@ -8,6 +8,9 @@ rotates from round to round), aggregates the RESULT lines the programs print
 
 Ratios are roam-c / peer, computed per round from the two figures measured
 side by side, and the table shows the median of those per-round ratios.
+The round-trip workloads also record their latency samples (--samples,
+pooled by samples.py), and charts.py draws the figures as SVG with gnuplot
+into perf/ next to the Markdown file, which shows them above the table.
 Python 3 standard library only.
 """
 import argparse
@@ -21,6 +24,9 @@ import subprocess
 import sys
 import time
 
+import charts
+import samples
+
 LOWER_IS_BETTER = {"us", "ns", "B/link"}
 IMPLS = ["roam", "raw", "nng", "nghttp2", "tcp"]
 # "tcp": roam-c over tcp:// measured by the ws:// rows' own program, against
@@ -32,6 +38,9 @@ PEERS = ["raw", "nng", "nghttp2", "tcp"]
 SUITE_PROGRAMS = {"bench_suite_net", "bench_suite_mem"}
 PEER_BIN = {"raw": "peer_raw", "nng": "peer_nng", "nghttp2": "peer_h2"}
 PEER_PKG = {"nng": "libnng-dev", "nghttp2": "libnghttp2-dev"}
+# The charts go to this directory next to the Markdown file (docs/perf/ for
+# docs/PERFORMANCE.md), linked relatively.
+CHART_DIR = "perf"
 # Arguments for the other engineers' programs (bench/bench_*.c) in quick
 # mode; the ones not listed get none (and BENCH_QUICK=1 in the environment).
 OTHER_QUICK_ARGS = {
@@ -61,7 +70,7 @@ def workloads(quick):
             impls["nghttp2"] = (h2, ["rtt", "--size", "32"])
         W.append(dict(
             id="rtt." + tr, title="Sequential unary round trip, 32 B, " + tname,
-            metrics=lat, impls=impls,
+            metrics=lat, impls=impls, samples=True,
             targets={"median": dict(ahead_lat, raw=("<=", 1.25)), "p99": dict(ahead_lat)},
             notes="nng over ipc://, nghttp2 over a socketpair" if tr == "unix" else
                   "nng over tcp://"))
@@ -465,6 +474,14 @@ def main():
                        else os.path.join(a.root, "docs", "PERFORMANCE.md"))
     timeout = int(60 + 30 * secs)
     notes = list(a.note)
+    # the round trips' latency samples of this run (not kept: the report
+    # holds their pooled quantiles)
+    samples_dir = os.path.join(a.build, "samples")
+    os.makedirs(samples_dir, exist_ok=True)
+    for f in os.listdir(samples_dir):
+        if f.endswith(".txt"):
+            os.remove(os.path.join(samples_dir, f))
+    sample_files = {}  # wl -> [paths]
     started = time.time()
     load_start = loadavg()
 
@@ -501,8 +518,12 @@ def main():
                     continue
                 if failures.get(wid, {}).get(impl, "").startswith("exit") and r > 0:
                     pass  # keep trying: a flaky failure should not hide the rest
-                res, err = run_program(path, args + ["--secs", "%g" % secs, "--id", wid],
-                                       timeout, a.verbose)
+                extra = ["--secs", "%g" % secs, "--id", wid]
+                if w.get("samples"):
+                    sf = os.path.join(samples_dir, "%s.%s.%d.txt" % (wid, impl, r))
+                    extra += ["--samples", sf]
+                    sample_files.setdefault(wid, []).append(sf)
+                res, err = run_program(path, args + extra, timeout, a.verbose)
                 shown = []
                 for rwl, rimpl, metric, val, unit in res:
                     if rwl != wid:
@@ -581,6 +602,10 @@ def main():
         if "roam" in failures.get(wid, {}) or not wr.get("roam"):
             status.insert(0, "roam-c run failed: %s" % failures.get(wid, {}).get("roam", "?"))
         entry["status"] = "; ".join(status) if status else "ok"
+        if w.get("samples"):
+            present = [f for f in sample_files.get(wid, []) if os.path.isfile(f)]
+            entry["latency_cdf"], errs = samples.pool_files(present, wid)
+            notes.extend("%s samples: %s" % (wid, e) for e in errs)
         report.append(entry)
 
     info = machine_info()
@@ -588,9 +613,17 @@ def main():
     gi = git_info(a.root)
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cmd = "bench/run" + (" --quick" if a.quick else "")
+    md_dir = os.path.dirname(os.path.abspath(out_md))
+    chart_dir = os.path.join(md_dir, CHART_DIR)
+    drawn, chart_err = charts.render(report, chart_dir)
+    if chart_err:
+        notes.append(chart_err)
+    elif drawn:
+        print("drew %d charts in %s" % (len(drawn), chart_dir), file=sys.stderr)
+    chart_links = [("%s/%s" % (CHART_DIR, f), alt) for f, alt in drawn]
     md = render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end, notes,
-                   wire, others, time.time() - started, a.quick, cli)
-    os.makedirs(os.path.dirname(os.path.abspath(out_md)), exist_ok=True)
+                   wire, others, time.time() - started, a.quick, cli, chart_links)
+    os.makedirs(md_dir, exist_ok=True)
     with open(out_md, "w") as f:
         f.write(md)
     print(md)
@@ -619,7 +652,7 @@ def target_text(w, metric):
 
 
 def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end, notes, wire,
-              others, elapsed, quick, cli=None):
+              others, elapsed, quick, cli=None, chart_links=()):
     L = []
     L.append("# roam-c performance")
     L.append("")
@@ -642,6 +675,15 @@ def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end
                  (" / ".join(str(x) for x in load_start),
                   " / ".join(str(x) for x in load_end or [])))
     L.append("")
+    if chart_links:
+        L.append("Charts: bars at the median over the rounds, error bars from the worst to "
+                 "the best round; each panel has its own scale, and a bar taller than four "
+                 "times roam-c's and the floor's is cut (↑, with its value). The latency "
+                 "distributions pool the calls of every round. Figures in the table below.")
+        L.append("")
+        for link, alt in chart_links:
+            L.append("![%s](%s)" % (alt, link))
+            L.append("")
     L.append("Cells: median (min–max) over the rounds. Ratios: roam-c ÷ peer, the median of "
              "the per-round ratios (each round runs every implementation back to back). "
              "↓ lower is better, ↑ higher is better.")

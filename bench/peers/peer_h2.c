@@ -259,7 +259,7 @@ static void run_socketpair(const bu_opts *o, bool pipelined) {
         bu_result(bu_wl(o), IMPL, "rate", (double)(c.done - d0) / ((double)(now - t0) / 1e9),
                   "calls/s");
       else
-        bu_report_latency(bu_wl(o), IMPL, &smp);
+        bu_report_latency(o, IMPL, &smp);
       break;
     }
   }

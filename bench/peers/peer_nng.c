@@ -146,7 +146,7 @@ static void run_rtt(const bu_opts *o) {
       if (phase) bu_samples_add(&smp, bu_now_ns() - t0);
     }
   }
-  bu_report_latency(bu_wl(o), IMPL, &smp);
+  bu_report_latency(o, IMPL, &smp);
   bu_samples_free(&smp);
   nng_close(s);
   bu_child_stop(&ch);

@@ -123,7 +123,7 @@ static void run_rtt(const bu_opts *o) {
       if (phase) bu_samples_add(&s, bu_now_ns() - t0);
     }
   }
-  bu_report_latency(bu_wl(o), IMPL, &s);
+  bu_report_latency(o, IMPL, &s);
   bu_samples_free(&s);
   close(fd);
   bu_child_stop(&ch);
