@@ -158,17 +158,23 @@ static inline int sp_send(sp *p, const roam_msg *m) {
   return rc;
 }
 
+/* Append bytes the session sent to our pending buffer (the caller consumes
+ * them from the session). */
+static inline void sp_collect(sp *p, const uint8_t *d, size_t n) {
+  if (p->plen + n > p->pcap) {
+    p->pcap = (p->plen + n) * 2;
+    p->pending = realloc(p->pending, p->pcap);
+  }
+  memcpy(p->pending + p->plen, d, n);
+  p->plen += n;
+}
+
 /* Collect the session's output into our pending buffer. */
 static inline void sp_drain(sp *p) {
   const uint8_t *d;
   size_t n;
   while ((n = roam_session_output(p->s, &d)) > 0) {
-    if (p->plen + n > p->pcap) {
-      p->pcap = (p->plen + n) * 2;
-      p->pending = realloc(p->pending, p->pcap);
-    }
-    memcpy(p->pending + p->plen, d, n);
-    p->plen += n;
+    sp_collect(p, d, n);
     roam_session_consume(p->s, n);
   }
 }

@@ -178,7 +178,11 @@ ROAM_EXTERN void roam_session_eof(roam_session *s);
  * not consumed yet may be taken back (a Credit for a channel the peer just
  * closed), so consume what the transport took before calling again. */
 ROAM_EXTERN size_t roam_session_output(roam_session *s, const uint8_t **data);
-/* n bytes of the output were sent. */
+/* All bytes waiting to be sent. roam_session_output may hand them out in
+ * more than one piece (after a burst, the older piece first): call it again
+ * after consuming. */
+ROAM_EXTERN size_t roam_session_output_pending(const roam_session *s);
+/* n bytes of the output were sent (at most what roam_session_output gave). */
 ROAM_EXTERN void roam_session_consume(roam_session *s, size_t n);
 /* Message transports: the next whole message (0 and empty when none);
  * release it with roam_session_consume(s, msg->len). */

@@ -525,8 +525,7 @@ static bool feed_slices(roam_link *l, const uint8_t *data, size_t n) {
     if (r != 0 || l->state != RT_LINK_OPEN || roam_session_is_closed(l->s)) return false;
     if (off >= n) break;
     if (c == slice) { /* eager flush: let the peer start on these answers */
-      const uint8_t *p;
-      if (sess_out(l->s, &p) >= eager) {
+      if (roam_session_output_pending(l->s) >= eager) {
         link_flush(l);
         if (l->state != RT_LINK_OPEN) return false;
       }
@@ -671,8 +670,7 @@ void rt_link_flush_now(roam_link *l) { link_flush(l); }
 
 size_t rt_link_out(const roam_link *l) {
   if (l->ws) return rt_ws_out(l);
-  const uint8_t *p;
-  return l->s ? sess_out(l->s, &p) : 0;
+  return l->s ? roam_session_output_pending(l->s) : 0;
 }
 
 size_t rt_link_low_water(const roam_link *l) {
@@ -891,6 +889,5 @@ void roam_link_pause_read(roam_link *link, bool pause) {
 size_t roam_link_output_pending(const roam_link *link) {
   if (!link || !link->s) return 0;
   if (link->ws) return rt_ws_out(link);
-  const uint8_t *p;
-  return sess_out(link->s, &p);
+  return roam_session_output_pending(link->s);
 }

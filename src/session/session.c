@@ -89,13 +89,26 @@ static void spy(roam_session *s, const char *dir, const roam_msg *m) {
 /* output                                                              */
 /* ------------------------------------------------------------------ */
 
-size_t roam__out_pending(const roam_session *s) { return s->out_len - s->out_head; }
+static size_t old_pending(const roam_session *s) { return s->old_len - s->old_head; }
 
-uint64_t roam__out_end(const roam_session *s) { return s->out_base + (s->out_len - s->out_head); }
+size_t roam__out_pending(const roam_session *s) {
+  return old_pending(s) + (s->out_len - s->out_head);
+}
+
+uint64_t roam__out_end(const roam_session *s) { return s->out_base + roam__out_pending(s); }
 
 int roam__out_cut(roam_session *s, uint64_t pos, size_t len) {
   if (pos < s->out_base || pos + len > roam__out_end(s)) return -1;
-  size_t off = s->out_head + (size_t)(pos - s->out_base);
+  size_t off = (size_t)(pos - s->out_base), op = old_pending(s);
+  if (off < op) { /* in the older segment (frames never straddle the two) */
+    if (off + len > op) return -1;
+    off += s->old_head;
+    memmove(s->old + off, s->old + off + len, s->old_len - off - len);
+    s->old_len -= len;
+    if (s->old_len == s->old_head) s->old_head = s->old_len = 0;
+    return 0;
+  }
+  off = s->out_head + (off - op);
   memmove(s->out + off, s->out + off + len, s->out_len - off - len);
   s->out_len -= len;
   if (s->out_len == s->out_head) s->out_head = s->out_len = 0;
@@ -114,14 +127,31 @@ int roam__out_ensure(roam_session *s, size_t n) {
 static uint8_t *out_reserve(roam_session *s, size_t n) {
   if (s->out_cap - s->out_len >= n) return s->out + s->out_len;
   size_t pending = s->out_len - s->out_head;
-  if (s->out_head > 0 && s->out_cap - pending >= n) {
+  /* Moving the pending bytes to the front costs no more than the bytes
+   * already sent from this buffer did. */
+  if (s->out_head > 0 && s->out_head >= pending && s->out_cap - pending >= n) {
     memmove(s->out, s->out + s->out_head, pending);
     s->out_head = 0;
     s->out_len = pending;
     return s->out + s->out_len;
   }
-  size_t need = pending + n;
   size_t ncap = s->out_cap ? s->out_cap : 256;
+  if (pending > 0 && old_pending(s) == 0) {
+    /* Set the buffer aside for the transport to drain; continue in the
+     * spare one (or a new one of the same size). */
+    uint8_t *spare = s->old;
+    size_t spare_cap = s->old_cap;
+    s->old = s->out;
+    s->old_head = s->out_head;
+    s->old_len = s->out_len;
+    s->old_cap = s->out_cap;
+    s->out = spare;
+    s->out_cap = spare_cap;
+    s->out_head = s->out_len = 0;
+    pending = 0;
+    if (s->out_cap >= n) return s->out;
+  }
+  size_t need = pending + n;
   while (ncap < need) ncap *= 2;
   uint8_t *nb = roam__malloc(&s->mem, ncap);
   if (!nb) return NULL;
@@ -216,6 +246,10 @@ int roam__emit_raw(roam_session *s, const uint8_t *msg, size_t len) {
 }
 
 size_t roam_session_output(roam_session *s, const uint8_t **data) {
+  if (old_pending(s)) {
+    *data = s->old + s->old_head;
+    return (s->cfg.flags & ROAM_SESSION_MESSAGE_TRANSPORT) ? 0 : old_pending(s);
+  }
   *data = s->out ? s->out + s->out_head : NULL; /* (no arithmetic on NULL) */
   if (s->cfg.flags & ROAM_SESSION_MESSAGE_TRANSPORT) {
     /* Message mode hands out messages with roam_session_next_message. */
@@ -224,14 +258,39 @@ size_t roam_session_output(roam_session *s, const uint8_t **data) {
   return s->out_len - s->out_head;
 }
 
+size_t roam_session_output_pending(const roam_session *s) { return roam__out_pending(s); }
+
+/* Buffers larger than this stay allocated for TRIM_DELAY_MS after the
+ * output drains (a busy link reuses them), then are given back. */
+#define TRIM_KEEP 65536
+#define TRIM_DELAY_MS 1000
+
+static void trim_output(roam_session *s) {
+  if (old_pending(s) == 0) {
+    roam__free(&s->mem, s->old);
+    s->old = NULL;
+    s->old_cap = s->old_head = s->old_len = 0;
+  }
+  if (s->out_len == s->out_head && s->out_cap > TRIM_KEEP) {
+    roam__free(&s->mem, s->out);
+    s->out = NULL;
+    s->out_cap = s->out_head = s->out_len = 0;
+  }
+}
+
 void roam_session_consume(roam_session *s, size_t n) {
-  size_t pending = s->out_len - s->out_head;
+  /* n counts bytes of the segment roam_session_output handed out */
+  int in_old = old_pending(s) != 0;
+  uint8_t *buf = in_old ? s->old : s->out;
+  size_t *head = in_old ? &s->old_head : &s->out_head;
+  size_t *len = in_old ? &s->old_len : &s->out_len;
+  size_t pending = *len - *head;
   if (s->cfg.flags & ROAM_SESSION_MESSAGE_TRANSPORT) {
     /* Whole messages only: n is the length of the message(s) released. */
     size_t skip = 0;
     while (n && pending - skip >= 4) {
       uint32_t l32;
-      memcpy(&l32, s->out + s->out_head + skip, 4);
+      memcpy(&l32, buf + *head + skip, 4);
       if (n < l32) break;
       n -= l32;
       skip += 4 + (size_t)l32;
@@ -239,18 +298,16 @@ void roam_session_consume(roam_session *s, size_t n) {
     n = skip;
   }
   if (n > pending) n = pending;
-  s->out_head += n;
+  *head += n;
   s->out_base += n;
   s->stats.bytes_out += n;
   if (s->cr_unsent_n) roam__credit_sent(s);
-  if (s->out_head == s->out_len) {
-    s->out_head = s->out_len = 0;
-    /* Give back large buffers once drained: idle links stay small. */
-    if (s->out_cap > 65536) {
-      roam__free(&s->mem, s->out);
-      s->out = NULL;
-      s->out_cap = 0;
-    }
+  if (*head == *len) *head = *len = 0;
+  if (roam__out_pending(s) == 0 && s->old_cap + s->out_cap > TRIM_KEEP &&
+      !roam__tmr_armed(&s->trim_timer)) {
+    /* Keep the buffers while output flows; give them back once idle. */
+    if (roam__theap_add(&s->timers, &s->mem, &s->trim_timer, roam__now(s) + TRIM_DELAY_MS))
+      trim_output(s); /* no room for the timer: give them back now */
   }
 }
 
@@ -258,10 +315,13 @@ int roam_session_next_message(roam_session *s, roam_bytes *msg) {
   msg->ptr = NULL;
   msg->len = 0;
   if (!(s->cfg.flags & ROAM_SESSION_MESSAGE_TRANSPORT)) return ROAM_ERR_STATE;
-  if (s->out_len - s->out_head < 4) return 0;
+  int in_old = old_pending(s) != 0;
+  const uint8_t *buf = in_old ? s->old : s->out;
+  size_t head = in_old ? s->old_head : s->out_head, len = in_old ? s->old_len : s->out_len;
+  if (len - head < 4) return 0;
   uint32_t l32; /* the length prefix is private */
-  memcpy(&l32, s->out + s->out_head, 4);
-  msg->ptr = s->out + s->out_head + 4;
+  memcpy(&l32, buf + head, 4);
+  msg->ptr = buf + head + 4;
   msg->len = l32;
   return 0;
 }
@@ -318,6 +378,7 @@ int roam_session_new(roam_session **out, const roam_session_config *cfg,
   roam__tmr_init(&s->handshake_timer, TK_HANDSHAKE);
   roam__tmr_init(&s->credit_warn_timer, TK_CREDIT_WARN);
   roam__tmr_init(&s->credit_timer, TK_CREDIT_FLUSH);
+  roam__tmr_init(&s->trim_timer, TK_TRIM);
   roam_idmap_init(&s->conns);
   roam_idmap_init(&s->connects_out);
   roam_u64map_init(&s->connects_in);
@@ -424,6 +485,7 @@ static void link_teardown(roam_session *s) {
   roam__theap_remove(&s->timers, &s->handshake_timer);
   roam__theap_remove(&s->timers, &s->credit_warn_timer);
   roam__theap_remove(&s->timers, &s->credit_timer);
+  roam__theap_remove(&s->timers, &s->trim_timer);
   if (!s->closed_notified) {
     s->closed_notified = 1;
     if (s->cbs.on_closed) {
@@ -545,6 +607,7 @@ void roam_session_free(roam_session *s) {
   roam_deframer_free(&s->deframer);
   roam_enc_free(&s->scratch);
   roam__free(&s->mem, s->out);
+  roam__free(&s->mem, s->old);
   roam__free(&s->mem, s->cr_unsent);
   roam__free(&s->mem, s->close_reason);
   roam_mem mem = s->mem;
@@ -707,6 +770,9 @@ void roam_session_tick(roam_session *s, uint64_t now_ms) {
       break;
     case TK_CREDIT_WARN: credit_warn(s); break;
     case TK_CREDIT_FLUSH: roam__flush_credit(s); break;
+    case TK_TRIM:
+      if (roam__out_pending(s) == 0) trim_output(s);
+      break;
     case TK_CALL_DEADLINE:
     case TK_CANCEL_GRACE: {
       call *k = (call *)((char *)t - offsetof(call, timer));
@@ -736,14 +802,12 @@ uint64_t roam_session_next_timeout(const roam_session *s) {
 bool roam_session_is_ready(const roam_session *s) { return s->state == S_READY; }
 bool roam_session_is_closed(const roam_session *s) { return s->state == S_CLOSED; }
 bool roam_session_is_done(const roam_session *s) {
-  return s->state == S_CLOSED && s->out_len == s->out_head;
+  return s->state == S_CLOSED && roam__out_pending(s) == 0;
 }
 bool roam_session_want_read(const roam_session *s) {
   return s->state != S_CLOSED && roam__out_pending(s) <= s->cfg.output_high_water;
 }
-bool roam_session_want_write(const roam_session *s) {
-  return s->out_len != s->out_head;
-}
+bool roam_session_want_write(const roam_session *s) { return roam__out_pending(s) != 0; }
 uint32_t roam_session_max_payload(const roam_session *s) { return s->max_payload; }
 uint32_t roam_session_initial_credit(const roam_session *s) { return s->credit; }
 
@@ -751,7 +815,7 @@ uint32_t roam_session_initial_credit(const roam_session *s) { return s->credit; 
  * are the diagnostics module's and are not counted). Walks everything: for
  * statistics, not for hot paths. */
 static size_t heap_bytes(const roam_session *s) {
-  size_t heap = sizeof *s + s->out_cap + (size_t)s->cr_unsent_cap * sizeof *s->cr_unsent +
+  size_t heap = sizeof *s + s->out_cap + s->old_cap + (size_t)s->cr_unsent_cap * sizeof *s->cr_unsent +
                 s->deframer.cap + s->deframer.out_cap + s->scratch.cap +
                 roam_idmap_bytes(&s->conns) + roam_idmap_bytes(&s->connects_out) +
                 roam_u64map_bytes(&s->connects_in) + (size_t)s->timers.cap * sizeof(void *) +

@@ -22,7 +22,7 @@
 
 /* Timer kinds. */
 enum { TK_HANDSHAKE = 1, TK_CALL_DEADLINE, TK_CANCEL_GRACE, TK_CONNECT, TK_CREDIT_WARN,
-       TK_CREDIT_FLUSH };
+       TK_CREDIT_FLUSH, TK_TRIM };
 
 /* Reason sent for oversize payloads: the spec's id and the reference's. */
 #define RULE_PAYLOAD_LIMIT "message.hello.enforcement flow.call.payload-limit"
@@ -228,10 +228,17 @@ struct roam_session {
   int peer_granted;     /* the peer has sent at least one Credit */
   int credit_warned;
 
-  /* output */
+  /* output: frames are appended to out. When out has no room left while
+   * part of it still waits to be sent, it is set aside whole as the older
+   * segment (old) and new frames go to a fresh buffer (the spare one when
+   * there is one): pending bytes are never copied to make room. old's bytes
+   * all precede out's; old drained becomes the spare. */
   uint8_t *out;
   size_t out_head, out_len, out_cap;
-  uint64_t out_base; /* stream position of out[out_head]: bytes handed out so far */
+  uint8_t *old;
+  size_t old_head, old_len, old_cap;
+  uint64_t out_base; /* stream position of the first pending byte: bytes handed out so far */
+  roam__tmr trim_timer; /* drained buffers are given back when it fires */
   /* Credits of ours wholly in the output, in output order (channel.c): one
    * can still be taken back when the peer closes its channel first. */
   credit_unsent *cr_unsent;
