@@ -106,6 +106,17 @@ typedef struct roam_loop_options {
   size_t read_buffer_size;   /* shared by all links of the loop; default
                                 256 KiB. Links hold no read buffer while
                                 idle. */
+  /* A thread waiting in roam_loop_run_until() (a synchronous call, a
+   * blocking channel send or receive, ...) first polls for events for up to
+   * this many microseconds, yielding the CPU between polls, before it
+   * sleeps. Where waking a sleeping thread is slow (virtual machines
+   * without guest halt polling) an answer that comes within that time is
+   * seen much sooner. Adaptive: after a poll that found nothing the next
+   * one is shorter, down to none, and it grows back once a sleep ends
+   * within the budget, so a thread waiting on slow answers does not keep
+   * burning CPU. roam_loop_run() (servers) never polls. 0 = the default
+   * (50 us); negative = never poll. */
+  int32_t wait_spin_us;
 } roam_loop_options;
 
 ROAM_EXTERN void roam_loop_options_init(roam_loop_options *opts);

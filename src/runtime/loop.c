@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -510,6 +511,10 @@ static int loop_create(roam_loop **out, const roam_loop_options *opts,
   size_t rb = opts->read_buffer_size ? opts->read_buffer_size : 256 * 1024;
   if (rb < 4096) rb = 4096;
   loop->rbuf_size = rb;
+  loop->spin_max_us = opts->wait_spin_us < 0    ? 0
+                      : opts->wait_spin_us == 0 ? RT_WAIT_SPIN_DEFAULT_US
+                                                : (uint32_t)opts->wait_spin_us;
+  loop->spin_us = loop->spin_max_us;
   loop->rbuf = roam__malloc(&mem, rb);
   if (!loop->rbuf) {
     roam_loop_free(loop);
@@ -695,7 +700,35 @@ static uint64_t prepare(roam_loop *loop) {
   return dl;
 }
 
-static int iterate(roam_loop *loop, uint64_t timeout_ms) {
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Wait the way run_until does: poll for up to the current budget, yielding
+ * between polls, then sleep. The budget halves after a poll that found
+ * nothing and goes back to the maximum when a sleep ended within it (an
+ * answer polling would have caught), like the kernel's guest halt polling. */
+static int spin_wait(roam_loop *loop, int timeout) {
+  uint64_t t0 = now_us();
+  if (loop->spin_us) {
+    uint64_t until = t0 + loop->spin_us;
+    for (;;) {
+      int n = backend_wait(loop, 0);
+      if (n != 0) return n;
+      if (now_us() >= until) break;
+      sched_yield();
+    }
+    loop->spin_us /= 2;
+    t0 = now_us();
+  }
+  int n = backend_wait(loop, timeout);
+  if (n > 0 && now_us() - t0 <= loop->spin_max_us) loop->spin_us = loop->spin_max_us;
+  return n;
+}
+
+static int iterate(roam_loop *loop, uint64_t timeout_ms, bool spin) {
   loop->iter++;
   uint64_t before = loop->activity;
   uint64_t dl = prepare(loop);
@@ -714,7 +747,8 @@ static int iterate(roam_loop *loop, uint64_t timeout_ms) {
     }
     timeout = t == UINT64_MAX ? -1 : (t > 0x7fffffff ? 0x7fffffff : (int)t);
   }
-  int n = backend_wait(loop, timeout);
+  int n = spin && timeout != 0 && loop->spin_max_us ? spin_wait(loop, timeout)
+                                                     : backend_wait(loop, timeout);
   if (n < 0) return n;
   /* answers produced while handling events leave now */
   rt_links_flush_dirty(loop);
@@ -736,7 +770,7 @@ int roam_loop_run_once(roam_loop *loop, uint64_t timeout_ms) {
   if (!loop) return ROAM_ERR_INVALID_ARG;
   int r = enter(loop);
   if (r) return r;
-  r = iterate(loop, timeout_ms);
+  r = iterate(loop, timeout_ms, false);
   leave(loop);
   return r;
 }
@@ -747,7 +781,7 @@ int roam_loop_run(roam_loop *loop) {
   if (r) return r;
   int rc = 0;
   while (!atomic_load(&loop->stop)) {
-    int n = iterate(loop, UINT64_MAX);
+    int n = iterate(loop, UINT64_MAX, false);
     if (n < 0) {
       rc = n;
       break;
@@ -781,7 +815,7 @@ int roam_loop_run_until(roam_loop *loop, bool (*cond)(void *ud), void *ud,
       rc = ROAM_ERR_TIMEOUT;
       break;
     }
-    int n = iterate(loop, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
+    int n = iterate(loop, deadline == UINT64_MAX ? UINT64_MAX : deadline - now, true);
     if (n < 0) {
       rc = n;
       break;

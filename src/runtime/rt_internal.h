@@ -125,6 +125,8 @@ struct roam_loop {
   bool has_deadlines;
   uint8_t *rbuf;
   size_t rbuf_size;
+  uint32_t spin_max_us; /* roam_loop_options.wait_spin_us (0: never) */
+  uint32_t spin_us;     /* the current polling budget of run_until */
 
   /* objects freed with the loop */
   roam_listener *listeners;
@@ -159,6 +161,7 @@ void rt_loop_touch(roam_loop *loop);
 /* ---- links (link.c) ----------------------------------------------------- */
 
 #define RT_EAGER_FLUSH_DEFAULT 1024
+#define RT_WAIT_SPIN_DEFAULT_US 50
 #define RT_CHANNEL_WINDOW_DEFAULT (1024u * 1024)
 
 /* Shared, refcounted link configuration (one per listener, server, client). */

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rt_testlib.h"
@@ -272,9 +273,52 @@ static void test_errors(void) {
   CHECK_EQ(r, ROAM_ERR_IO);
 }
 
+/* roam_loop_run_until polls before it sleeps (wait_spin_us), but adapts:
+ * a wait made of 300 timer ticks and no I/O must cost about what it costs
+ * with polling off, not 300 polls of 50 us each (15 ms). */
+static int ticks;
+static void tick(roam_timer *t, void *ud) {
+  (void)ud;
+  if (++ticks == 300) roam_timer_stop(t);
+}
+static bool cond_ticks(void *ud) {
+  (void)ud;
+  return ticks >= 300;
+}
+
+static double thread_cpu_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double cpu_of_ticks(int32_t spin_us) {
+  roam_loop_options o;
+  roam_loop_options_init(&o);
+  o.wait_spin_us = spin_us;
+  roam_loop *loop;
+  CHECK_EQ(roam_loop_new(&loop, &o), 0);
+  roam_timer *t;
+  CHECK_EQ(roam_timer_new(loop, tick, NULL, &t), 0);
+  ticks = 0;
+  CHECK_EQ(roam_timer_start(t, 1, 1), 0);
+  double c0 = thread_cpu_ms();
+  CHECK_EQ(roam_loop_run_until(loop, cond_ticks, NULL, 10000), 0);
+  double c = thread_cpu_ms() - c0;
+  roam_loop_free(loop);
+  return c;
+}
+
+static void test_wait_spin(void) {
+  double off = cpu_of_ticks(-1), on = cpu_of_ticks(0); /* 0: the default, 50 us */
+  if (!(on - off < 5.0)) fprintf(stderr, "wait with polling %.1f ms CPU, without %.1f ms\n", on, off);
+  CHECK(on - off < 5.0);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   test_timers();
+  test_wait_spin();
   test_io();
   test_threads_and_signals();
   test_errors();
