@@ -497,6 +497,14 @@ static void many_open(roam_loop *loop, const char *addr, roam_link **links, unsi
   }
 }
 
+/* How long links stay quiet before the idle figure is read. */
+#define IDLE_SETTLE_MS 1200
+
+static bool many_never(void *ud) {
+  (void)ud;
+  return false;
+}
+
 static void run_idle(const bu_opts *o) {
   bu_raise_nofile();
   bu_child ch;
@@ -508,10 +516,17 @@ static void run_idle(const bu_opts *o) {
   if (!links) bu_die("oom");
   memset(&g_many, 0, sizeof g_many);
   uint64_t rss_srv[2], rss_cli[2];
+  /* Idle links give their buffers back after 0.5 to 1 s without I/O
+   * (docs/runtime.md "Memory"): measure links that are idle, on both sides
+   * (the client's loop runs meanwhile, the server's always runs). */
   many_open(loop, ch.addr, links, 0, n1);
+  bu_child_wait_links(&ch, n1, 30000);
+  roam_loop_run_until(loop, many_never, NULL, IDLE_SETTLE_MS);
   rss_srv[0] = bu_child_wait_links(&ch, n1, 30000);
   rss_cli[0] = bu_rss(0);
   many_open(loop, ch.addr, links, n1, n);
+  bu_child_wait_links(&ch, n, 30000);
+  roam_loop_run_until(loop, many_never, NULL, IDLE_SETTLE_MS);
   rss_srv[1] = bu_child_wait_links(&ch, n, 30000);
   rss_cli[1] = bu_rss(0);
   double d = (double)(n - n1);

@@ -198,6 +198,23 @@ ROAM_EXTERN bool roam_session_is_done(const roam_session *s);
  * high-water mark). */
 ROAM_EXTERN bool roam_session_want_read(const roam_session *s);
 ROAM_EXTERN bool roam_session_want_write(const roam_session *s);
+
+/* Memory held for the transport (for a runtime that budgets it, see
+ * roam_server_options.memory_budget in runtime.h):
+ *   - roam_session_input_buffered: storage reserved for a frame received in
+ *     part (its delimiter not seen yet); 0 when none is held. It grows as
+ *     the frame does, up to the frame limit (max_frame_size).
+ *   - roam_session_output_queued: output bytes not consumed yet (byte
+ *     stream or message mode alike). */
+ROAM_EXTERN size_t roam_session_input_buffered(const roam_session *s);
+ROAM_EXTERN size_t roam_session_output_queued(const roam_session *s);
+/* Give back buffers the session does not need now: an empty output buffer,
+ * the deframer's storage when no partial frame is held, the header scratch
+ * space, an empty timer table. They are allocated again when data flows.
+ * Cheap (no scan), never needed for correctness: a transport calls it when
+ * a link has gone idle (the runtime does it for links without I/O for about
+ * a second), not after every call, so that busy links keep their buffers. */
+ROAM_EXTERN void roam_session_trim(roam_session *s);
 /* Negotiated values (valid once ready). */
 ROAM_EXTERN uint32_t roam_session_max_payload(const roam_session *s);
 ROAM_EXTERN uint32_t roam_session_initial_credit(const roam_session *s);

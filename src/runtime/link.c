@@ -102,6 +102,7 @@ void rt_link_conf_unref(roam_loop *loop, rt_link_conf *c) {
   if (c->cleanup) c->cleanup(loop, c->cleanup_ctx);
   roam__free(&loop->mem, c->name);
   roam__free(&loop->mem, c->ws_origins);
+  rt_budget_unref(c->budget);
   roam__free(&loop->mem, c);
 }
 
@@ -152,7 +153,7 @@ static void update_events(roam_link *l) {
     ev = ROAM_IO_WRITE;
     break;
   case RT_LINK_OPEN:
-    if (!l->pause_user && !l->pause_bp) ev |= ROAM_IO_READ;
+    if (!l->pause_user && !l->pause_bp && !l->pause_budget) ev |= ROAM_IO_READ;
     /* fallthrough */
   case RT_LINK_FLUSHING:
     if (l->io.events & ROAM_IO_WRITE) ev |= ROAM_IO_WRITE;
@@ -179,6 +180,7 @@ static void set_want_write(roam_link *l, bool on) {
 static void cb_ready(roam_session *s, void *ud) {
   roam_link *l = ud;
   l->ready = true;
+  l->trim_ready = true;
   rt_log(l->loop, ROAM_LOG_DEBUG, "link %s: Hello exchanged; max payload %lu, initial credit %lu",
          l->peer ? l->peer : "?", (unsigned long)roam_session_max_payload(s),
          (unsigned long)roam_session_initial_credit(s));
@@ -592,11 +594,14 @@ static void link_read(roam_link *l) {
   }
   for (int i = 0; i < 16; i++) {
     if (l->state != RT_LINK_OPEN || l->pause_user || l->pause_bp) return;
-    ssize_t n = l->is_socket ? recv(l->io.fd, loop->rbuf, loop->rbuf_size, 0)
-                             : read(l->io.fd, loop->rbuf, loop->rbuf_size);
+    size_t cap = rt_budget_read_limit(l, loop->rbuf_size);
+    if (cap == 0) return; /* stalled on the memory budget */
+    ssize_t n = l->is_socket ? recv(l->io.fd, loop->rbuf, cap, 0) : read(l->io.fd, loop->rbuf, cap);
     if (n > 0) {
-      if (!feed(l, loop->rbuf, (size_t)n)) return;
-      if ((size_t)n < loop->rbuf_size) return;
+      bool more = feed(l, loop->rbuf, (size_t)n);
+      if (l->trim_ready && l->state == RT_LINK_OPEN) rt_link_trim_after_hello(l);
+      rt_budget_settle(l);
+      if (!more || (size_t)n < cap) return;
       continue;
     }
     if (n == 0) {
@@ -613,8 +618,12 @@ static void link_read(roam_link *l) {
 static void link_flush(roam_link *l) {
   if (l->state != RT_LINK_OPEN && l->state != RT_LINK_FLUSHING) return;
   if (l->write_failed) return;
+  rt_link_busy(l);
+  l->stall_since = l->loop->now; /* writing: not stuck (budget.c) */
   if (l->ws) {
-    if (!rt_ws_flush(l)) return;
+    bool all = rt_ws_flush(l);
+    if (l->conf->budget) rt_budget_settle(l);
+    if (!all) return;
     goto flushed;
   }
   for (int round = 0; round < 8; round++) {
@@ -633,6 +642,7 @@ static void link_flush(roam_link *l) {
         set_want_write(l, true);
         /* the output may have fallen below high water all the same */
         if (l->pause_bp) resume_input(l);
+        if (l->conf->budget) rt_budget_settle(l);
         return;
       }
       /* The peer is gone. What it sent before leaving (a Goodbye, say) may
@@ -653,6 +663,8 @@ static void link_flush(roam_link *l) {
     }
     break;
   }
+  if (l->trim_ready) rt_link_trim_after_hello(l);
+  if (l->conf->budget) rt_budget_settle(l);
 flushed:
   if (l->state == RT_LINK_FLUSHING && roam_session_is_done(l->s)) start_drain(l);
   if (l->want_drain && l->state == RT_LINK_OPEN && rt_link_out(l) <= rt_link_low_water(l)) {
@@ -686,6 +698,7 @@ static void link_on_io(roam_io *w, int fd, unsigned events, void *ud) {
   (void)fd;
   roam_link *l = ud;
   if (l->io.fd < 0 || l->state == RT_LINK_DEAD) return; /* stale event */
+  rt_link_busy(l);
   if (l->state == RT_LINK_CONNECTING) {
     int err = 0;
     socklen_t len = sizeof err;
@@ -725,9 +738,27 @@ void rt_links_flush_dirty(roam_loop *loop) {
   }
 }
 
+/* An idle sweep: a link without I/O since the last two sweeps gives its
+ * buffers back. Returns whether a link may still need one. */
+static bool link_sweep(roam_link *l) {
+  if (l->idle_sweeps >= RT_IDLE_TRIM) return false;
+  if (++l->idle_sweeps < RT_IDLE_TRIM) return true;
+  if (l->state == RT_LINK_DEAD || !l->s) return false;
+  roam_session_trim(l->s);
+  rt_ws_trim(l);
+  return false;
+}
+
 uint64_t rt_links_timeouts(roam_loop *loop) {
   uint64_t now = loop->now, min = UINT64_MAX;
+  bool sweep = now >= loop->sweep_due, again = false;
+  bool stalled = loop->budget_stalled > 0;
   for (roam_link *l = loop->links; l; l = l->next) {
+    if (sweep && link_sweep(l)) again = true;
+    if (stalled && l->pause_budget) {
+      uint64_t t = rt_budget_check(l, now);
+      if (t < min) min = t;
+    }
     switch (l->state) {
     case RT_LINK_DEAD:
       continue;
@@ -757,6 +788,8 @@ uint64_t rt_links_timeouts(roam_loop *loop) {
     }
     if (nt < min) min = nt;
   }
+  if (sweep) loop->sweep_due = again ? now + RT_IDLE_SWEEP_MS : UINT64_MAX;
+  if (loop->sweep_due < min) min = loop->sweep_due;
   return min;
 }
 
@@ -774,6 +807,9 @@ static void link_destroy(roam_link *l) {
     while (*pp && *pp != l) pp = &(*pp)->dirty_next;
     if (*pp) *pp = l->dirty_next;
   }
+  l->state = RT_LINK_DEAD;
+  rt_budget_unstall(l);
+  if (l->conf->budget) rt_budget_settle(l); /* gives back all it was charged */
   rt_jobs_link_gone(l); /* their requests go with the session */
   roam_session_free(l->s);
   rt_ws_detach(l);

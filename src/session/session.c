@@ -68,7 +68,9 @@ const char *roam_ignore_kind_text(int kind) {
 }
 
 void roam__ignored(roam_session *s, int kind, const roam_msg *m) {
-  s->stats.ignored[kind]++;
+  if (!s->stats.ignored)
+    s->stats.ignored = roam__calloc(&s->mem, ROAM_IGNORE_COUNT * sizeof *s->stats.ignored);
+  if (s->stats.ignored) s->stats.ignored[kind]++; /* (a count lost without memory) */
   if (!s->cfg.log) return;
   if (m)
     roam__log(s, ROAM_LOG_INFO, "ignored %s (conn %llu, id %llu): %s", roam_msg_kind_name(m->kind),
@@ -254,6 +256,29 @@ void roam_session_consume(roam_session *s, size_t n) {
   }
 }
 
+size_t roam_session_output_queued(const roam_session *s) { return s->out_len - s->out_head; }
+
+size_t roam_session_input_buffered(const roam_session *s) {
+  return roam_deframer_buffered(&s->deframer) ? s->deframer.cap : 0;
+}
+
+void roam_session_trim(roam_session *s) {
+  if (!s) return;
+  if (s->out_len == s->out_head) {
+    roam__free(&s->mem, s->out);
+    s->out = NULL;
+    s->out_cap = s->out_head = s->out_len = 0;
+  }
+  roam_deframer_trim(&s->deframer, 0);
+  roam_enc_free(&s->scratch);
+  if (!s->timers.count) roam__theap_free(&s->timers, &s->mem);
+  if (!s->cr_unsent_n) {
+    roam__free(&s->mem, s->cr_unsent);
+    s->cr_unsent = NULL;
+    s->cr_unsent_cap = 0;
+  }
+}
+
 int roam_session_next_message(roam_session *s, roam_bytes *msg) {
   msg->ptr = NULL;
   msg->len = 0;
@@ -406,6 +431,7 @@ static void conn_free(roam_session *s, conn *c) {
   roam_idmap_free(&c->calls, &s->mem);
   roam_idmap_free(&c->requests, &s->mem);
   roam_idmap_free(&c->chans, &s->mem);
+  roam__free(&s->mem, c->recent_closed);
   roam__free(&s->mem, c->close_reason);
   roam__free(&s->mem, c);
 }
@@ -546,6 +572,8 @@ void roam_session_free(roam_session *s) {
   roam_enc_free(&s->scratch);
   roam__free(&s->mem, s->out);
   roam__free(&s->mem, s->cr_unsent);
+  roam__free(&s->mem, s->local_closed);
+  roam__free(&s->mem, s->stats.ignored);
   roam__free(&s->mem, s->close_reason);
   roam_mem mem = s->mem;
   roam__free(&mem, s);
@@ -617,6 +645,10 @@ void roam__peer_goodbye(roam_session *s, roam_bytes reason) {
   link_close(s, reason.len ? ROAM_ERR_CLOSED : 0, (const char *)reason.ptr, reason.len);
 }
 
+/* Deframer storage kept between frames: a stream of 64 KiB values (frames
+ * of 64 KiB and a header, buffers of 128 KiB) keeps its buffers. */
+#define DEFRAMER_KEEP (256u * 1024)
+
 int roam_session_recv(roam_session *s, const uint8_t *data, size_t len, size_t *consumed) {
   size_t off = 0;
   if (consumed) *consumed = 0;
@@ -639,6 +671,10 @@ int roam_session_recv(roam_session *s, const uint8_t *data, size_t len, size_t *
     }
     handle_frame(s, frame.ptr, frame.len);
     roam__settle(s);
+    /* A large frame's storage goes back at once (smaller ones are kept for
+     * the next frame, until the link goes idle: roam_session_trim). */
+    if (s->deframer.cap > DEFRAMER_KEEP || s->deframer.out_cap > DEFRAMER_KEEP)
+      roam_deframer_trim(&s->deframer, DEFRAMER_KEEP);
   }
   if (s->state == S_CLOSED) off = len; /* nothing more will be read */
   s->stats.bytes_in += off;
@@ -755,6 +791,8 @@ static size_t heap_bytes(const roam_session *s) {
                 s->deframer.cap + s->deframer.out_cap + s->scratch.cap +
                 roam_idmap_bytes(&s->conns) + roam_idmap_bytes(&s->connects_out) +
                 roam_u64map_bytes(&s->connects_in) + (size_t)s->timers.cap * sizeof(void *) +
+                (s->local_closed ? RECENT_CLOSED * sizeof(uint64_t) : 0) +
+                (s->stats.ignored ? ROAM_IGNORE_COUNT * sizeof(uint64_t) : 0) +
                 s->close_reason_len + (size_t)s->connects_out.count * sizeof(connect_op);
   for (const call *k = s->call_free; k; k = k->next) heap += sizeof *k;
   for (const chan *ch = s->chan_free; ch; ch = ch->next_free) heap += sizeof *ch;
@@ -765,7 +803,8 @@ static size_t heap_bytes(const roam_session *s) {
   const conn *c;
   while ((c = roam_idmap_next(&s->conns, &i)) != NULL) {
     heap += sizeof *c + roam_idmap_bytes(&c->calls) + roam_idmap_bytes(&c->requests) +
-            roam_idmap_bytes(&c->chans) + c->close_reason_len;
+            roam_idmap_bytes(&c->chans) + c->close_reason_len +
+            (c->recent_closed ? RECENT_CLOSED * sizeof(uint64_t) : 0);
     uint32_t j = 0;
     const call *k;
     while ((k = roam_idmap_next(&c->calls, &j)) != NULL)
@@ -783,7 +822,26 @@ static size_t heap_bytes(const roam_session *s) {
 }
 
 void roam_session_get_stats(const roam_session *s, roam_session_stats *out) {
-  *out = s->stats;
+  const roam__counters *k = &s->stats;
+  memset(out, 0, sizeof *out);
+  memcpy(out->msgs_in, k->msgs_in, sizeof out->msgs_in);
+  memcpy(out->msgs_out, k->msgs_out, sizeof out->msgs_out);
+  out->bytes_in = k->bytes_in;
+  out->bytes_out = k->bytes_out;
+  out->calls_started = k->calls_started;
+  out->calls_completed = k->calls_completed;
+  out->calls_ok = k->calls_ok;
+  out->calls_remote_error = k->calls_remote_error;
+  out->calls_timed_out = k->calls_timed_out;
+  out->calls_cancelled = k->calls_cancelled;
+  out->calls_closed = k->calls_closed;
+  out->requests_received = k->requests_received;
+  out->requests_answered = k->requests_answered;
+  if (k->ignored) memcpy(out->ignored, k->ignored, sizeof out->ignored);
+  out->credit_granted = k->credit_granted;
+  out->credit_received = k->credit_received;
+  out->protocol_errors = k->protocol_errors;
+  out->connections = k->connections;
   uint32_t calls = 0, reqs = 0, chans = 0, i = 0;
   conn *c;
   while ((c = roam_idmap_next(&s->conns, &i)) != NULL) {

@@ -345,6 +345,19 @@ void roam_deframer_free(roam_deframer *d) {
   d->skipping = 0;
 }
 
+void roam_deframer_trim(roam_deframer *d, size_t keep) {
+  if (d->len == 0 && d->cap > keep) {
+    roam__free(&d->mem, d->buf);
+    d->buf = NULL;
+    d->cap = 0;
+  }
+  if (d->out_cap > keep) {
+    roam__free(&d->mem, d->out);
+    d->out = NULL;
+    d->out_cap = 0;
+  }
+}
+
 /* Grow *buf to hold at least need bytes (need <= max_frame), doubling but
  * never past max_frame. */
 static int grow(roam_deframer *d, uint8_t **buf, size_t *cap, size_t need) {

@@ -161,6 +161,25 @@ void rws_message_done(rws *w) {
   }
 }
 
+size_t rws_input_buffered(const rws *w) {
+  size_t n = w->hbuf ? RWS_MAX_HEADER : 0;
+  if (w->msg_len || w->msg_ready || w->in_message || w->in_frame) n += w->msg_cap;
+  return n;
+}
+
+void rws_trim(rws *w) {
+  if (!w->msg_len && !w->msg_ready && !w->in_message && !w->in_frame) {
+    roam__free(&w->mem, w->msg);
+    w->msg = NULL;
+    w->msg_cap = 0;
+  }
+  if (w->out_head == w->out_len) {
+    roam__free(&w->mem, w->out);
+    w->out = NULL;
+    w->out_cap = w->out_head = w->out_len = 0;
+  }
+}
+
 uint16_t rws_violation_code(const rws *w) { return w->vcode; }
 const char *rws_violation(const rws *w) { return w->vrule; }
 bool rws_peer_closed(const rws *w, uint16_t *code) {
