@@ -476,6 +476,7 @@ static void start_drain(roam_link *l) {
   }
   l->state = RT_LINK_DRAINING;
   update_events(l);
+  rt_ws_trim(l); /* nothing more is read: a message held in part goes */
 }
 
 static bool save_pending(roam_link *l, const uint8_t *data, size_t n) {

@@ -102,7 +102,9 @@ size_t rt_ws_held(const roam_link *l) {
 }
 
 void rt_ws_trim(roam_link *l) {
-  if (l->ws) rws_trim(l->ws->w);
+  if (!l->ws || l->ws->in_input) return; /* (not under a message being delivered) */
+  if (l->state != RT_LINK_OPEN) rws_drop_input(l->ws->w);
+  rws_trim(l->ws->w);
 }
 
 /* ---- input ------------------------------------------------------------------ */

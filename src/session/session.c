@@ -439,6 +439,9 @@ static void conn_free(roam_session *s, conn *c) {
 /* Tear the link down (once), after the state went to S_CLOSED. */
 static void link_teardown(roam_session *s) {
   s->teardown_pending = 0;
+  /* no more input: a partial frame (up to the frame limit) goes now, not
+   * when the transport is done lingering */
+  roam_deframer_free(&s->deframer);
   roam_bytes reason = {(const uint8_t *)s->close_reason, s->close_reason_len};
   uint32_t i = 0;
   conn *c;

@@ -97,6 +97,8 @@ void rws_consume(rws *w, size_t n);
 /* Storage held for a message (or handshake header) received in part or
  * not yet taken; 0 when none. */
 size_t rws_input_buffered(const rws *w);
+/* No more input will be fed: forget a message received in part. */
+void rws_drop_input(rws *w);
 /* Give back empty buffers (the link is idle); allocated again as needed. */
 void rws_trim(rws *w);
 
