@@ -620,8 +620,8 @@ static void link_flush(roam_link *l) {
   if (l->state != RT_LINK_OPEN && l->state != RT_LINK_FLUSHING) return;
   if (l->write_failed) return;
   rt_link_busy(l);
-  l->stall_since = l->loop->now; /* writing: not stuck (budget.c) */
   if (l->ws) {
+    l->stall_since = l->loop->now; /* (may write: not stuck, budget.c) */
     bool all = rt_ws_flush(l);
     if (l->conf->budget) rt_budget_settle(l);
     if (!all) return;
@@ -636,6 +636,7 @@ static void link_flush(roam_link *l) {
                                : write(l->io.fd, p, n);
       if (w > 0) {
         roam_session_consume(l->s, (size_t)w);
+        l->stall_since = l->loop->now; /* writing: not stuck (budget.c) */
         continue;
       }
       if (w < 0 && errno == EINTR) continue;
