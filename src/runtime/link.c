@@ -790,8 +790,13 @@ uint64_t rt_links_timeouts(roam_loop *loop) {
     }
     if (nt < min) min = nt;
   }
-  if (sweep) loop->sweep_due = again ? now + RT_IDLE_SWEEP_MS : UINT64_MAX;
-  if (loop->sweep_due < min) min = loop->sweep_due;
+  if (sweep) {
+    if (again)
+      rt_loop_arm_sweep(loop, now + RT_IDLE_SWEEP_MS);
+    else
+      loop->sweep_due = UINT64_MAX;
+  }
+  if (loop->sweep_due < min && !loop->sweep_io) min = loop->sweep_due;
   return min;
 }
 

@@ -124,6 +124,9 @@ struct roam_loop {
   roam_link *reap;       /* dead links waiting for on_close + free */
   bool has_deadlines;
   uint64_t sweep_due;     /* next idle sweep (link.c); UINT64_MAX: none due */
+  int sweep_fd;           /* its timerfd (loop.c), or -1 */
+  roam_io *sweep_io;
+  bool sweep_failed;      /* no timerfd: the sweep is a deadline of the wait */
   size_t budget_stalled;  /* links waiting for their server's memory budget */
   uint8_t *rbuf;
   size_t rbuf_size;
@@ -290,9 +293,10 @@ static inline void rt_link_trim_after_hello(roam_link *l) {
   }
 }
 /* The link did I/O: it is not idle (keeps its buffers for now). */
+void rt_loop_arm_sweep(roam_loop *loop, uint64_t due); /* loop.c */
 static inline void rt_link_busy(roam_link *l) {
   l->idle_sweeps = 0;
-  if (l->loop->sweep_due == UINT64_MAX) l->loop->sweep_due = l->loop->now + RT_IDLE_SWEEP_MS;
+  if (l->loop->sweep_due == UINT64_MAX) rt_loop_arm_sweep(l->loop, l->loop->now + RT_IDLE_SWEEP_MS);
 }
 
 /* ---- the server's memory budget (budget.c) ------------------------------ */

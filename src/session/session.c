@@ -277,6 +277,29 @@ void roam_session_trim(roam_session *s) {
     s->cr_unsent = NULL;
     s->cr_unsent_cap = 0;
   }
+  /* the pools of free call, channel and request records, and empty maps */
+  while (s->call_free) {
+    call *k = s->call_free;
+    s->call_free = k->next;
+    roam__free(&s->mem, k);
+  }
+  while (s->chan_free) {
+    chan *ch = s->chan_free;
+    s->chan_free = ch->next_free;
+    roam__free(&s->mem, ch);
+  }
+  while (s->req_free) {
+    roam_request *r = s->req_free;
+    s->req_free = r->next;
+    roam__free(&s->mem, r);
+  }
+  uint32_t i = 0;
+  conn *c;
+  while ((c = roam_idmap_next(&s->conns, &i)) != NULL) {
+    if (!c->calls.count) roam_idmap_free(&c->calls, &s->mem);
+    if (!c->requests.count) roam_idmap_free(&c->requests, &s->mem);
+    if (!c->chans.count) roam_idmap_free(&c->chans, &s->mem);
+  }
 }
 
 int roam_session_next_message(roam_session *s, roam_bytes *msg) {

@@ -216,14 +216,26 @@ static void *bad_main(void *arg) {
   static uint8_t chunk[64 * 1024];
   memset(chunk, 0x5a, sizeof chunk); /* no zero byte: no delimiter */
   size_t total = b->ws ? (1u << 20) : BAD_BYTES;
+  /* First every link gets 600 KiB of its frame (below the frame limit, so
+   * no link can be closed for its size yet: 30 MiB wanted at once, and the
+   * server has 300 ms to read what it may), then the rest. */
+  size_t limit = 600u * 1024;
+  uint64_t t_phase = t_now_ms(), t_all = 0;
   uint8_t sink[4096];
   while (!atomic_load(&b->stop)) {
+    if (limit < total) {
+      bool all = true;
+      for (int i = 0; i < BAD_LINKS; i++)
+        if (!b->c[i].closed && b->c[i].sent < limit) all = false;
+      if (all && !t_all) t_all = t_now_ms();
+      if ((t_all && t_now_ms() - t_all >= 300) || t_now_ms() - t_phase > 1500) limit = total;
+    }
     struct pollfd pf[BAD_LINKS];
     int map[BAD_LINKS], n = 0;
     for (int i = 0; i < BAD_LINKS; i++) {
       if (b->c[i].closed) continue;
       pf[n].fd = b->c[i].fd;
-      pf[n].events = POLLIN | (b->c[i].sent < total ? POLLOUT : 0);
+      pf[n].events = POLLIN | (b->c[i].sent < limit ? POLLOUT : 0);
       pf[n].revents = 0;
       map[n++] = i;
     }
@@ -236,8 +248,8 @@ static void *bad_main(void *arg) {
         ssize_t r = recv(c->fd, sink, sizeof sink, MSG_DONTWAIT);
         if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) gone = true;
       }
-      if (!gone && (pf[j].revents & POLLOUT) && c->sent < total) {
-        size_t want = total - c->sent < sizeof chunk ? total - c->sent : sizeof chunk;
+      if (!gone && (pf[j].revents & POLLOUT) && c->sent < limit) {
+        size_t want = limit - c->sent < sizeof chunk ? limit - c->sent : sizeof chunk;
         ssize_t w = send(c->fd, chunk, want, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) c->sent += (size_t)w;
         else if (w < 0 && errno != EAGAIN && errno != EINTR) gone = true;
