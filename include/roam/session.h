@@ -208,12 +208,15 @@ ROAM_EXTERN bool roam_session_want_write(const roam_session *s);
  *     stream or message mode alike). */
 ROAM_EXTERN size_t roam_session_input_buffered(const roam_session *s);
 ROAM_EXTERN size_t roam_session_output_queued(const roam_session *s);
-/* Give back buffers the session does not need now: an empty output buffer,
+/* Give back memory the session does not need now: an empty output buffer,
  * the deframer's storage when no partial frame is held, the header scratch
- * space, an empty timer table. They are allocated again when data flows.
- * Cheap (no scan), never needed for correctness: a transport calls it when
- * a link has gone idle (the runtime does it for links without I/O for about
- * a second), not after every call, so that busy links keep their buffers. */
+ * space, an empty timer table, the pools of free call, channel and request
+ * records, empty maps. All of it is allocated again when data flows.
+ * Cheap (a pass over the link's connections, usually one), never needed for
+ * correctness, safe at any time outside the session's callbacks: a
+ * transport calls it once the Hello exchange is done and when a link has
+ * gone idle (the runtime: after 0.5 to 1 s without I/O), not after every
+ * call, so that busy links keep their buffers. */
 ROAM_EXTERN void roam_session_trim(roam_session *s);
 /* Negotiated values (valid once ready). */
 ROAM_EXTERN uint32_t roam_session_max_payload(const roam_session *s);
