@@ -213,7 +213,7 @@ ROAM_EXTERN size_t roam_session_output_queued(const roam_session *s);
  * space, an empty timer table, the pools of free call, channel and request
  * records, empty maps. All of it is allocated again when data flows.
  * Cheap (a pass over the link's connections, usually one), never needed for
- * correctness, safe at any time outside the session's callbacks: a
+ * correctness, does nothing inside the session's callbacks: a
  * transport calls it once the Hello exchange is done and when a link has
  * gone idle (the runtime: after 0.5 to 1 s without I/O), not after every
  * call, so that busy links keep their buffers. */

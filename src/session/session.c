@@ -263,7 +263,9 @@ size_t roam_session_input_buffered(const roam_session *s) {
 }
 
 void roam_session_trim(roam_session *s) {
-  if (!s) return;
+  /* Inside a callback the frame being handled may live in the deframer's
+   * storage (a handler that sends flushes the link): not now. */
+  if (!s || s->depth) return;
   if (s->out_len == s->out_head) {
     roam__free(&s->mem, s->out);
     s->out = NULL;
@@ -699,7 +701,7 @@ int roam_session_recv(roam_session *s, const uint8_t *data, size_t len, size_t *
     roam__settle(s);
     /* A large frame's storage goes back at once (smaller ones are kept for
      * the next frame, until the link goes idle: roam_session_trim). */
-    if (s->deframer.cap > DEFRAMER_KEEP || s->deframer.out_cap > DEFRAMER_KEEP)
+    if ((s->deframer.cap > DEFRAMER_KEEP || s->deframer.out_cap > DEFRAMER_KEEP) && !s->depth)
       roam_deframer_trim(&s->deframer, DEFRAMER_KEEP);
   }
   if (s->state == S_CLOSED) off = len; /* nothing more will be read */
