@@ -20,6 +20,11 @@
  * socket is read until EOF (so that our Goodbye is not destroyed by an RST)
  * or linger_ms; then the fd is closed and the link is reaped at the end of
  * the iteration (on_close hooks, free).
+ *
+ * Memory: the session gives its buffers back (roam_session_trim) once the
+ * Hello exchange is done, and again once the link saw no I/O for two idle
+ * sweeps of its loop (RT_IDLE_SWEEP_MS apart). A server's links read
+ * within its memory budget (budget.c).
  */
 #include <errno.h>
 #include <netdb.h>
