@@ -16,6 +16,9 @@
  *              memory per link, server and client side
  *   active     --links links, each doing sequential roam_call()s on its
  *              session; aggregate calls/s
+ *   budget     --links raw connections each send a Hello and --size bytes
+ *              of a frame without delimiter while a roam_client calls
+ *              echo: the server's RSS growth (MiB), the client's calls/s
  * The echo handler answers Ok(payload bytes). Output: RESULT lines
  * (lib/bench_util.h), impl "roam".
  *
@@ -24,7 +27,12 @@
  * run), so both see the same server and the same moment of the machine.
  * RESULT lines: impl "roam" for ws://, impl "tcp" for tcp://.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <roam/runtime.h>
 
@@ -33,6 +41,11 @@
 #define IMPL "roam"
 #define M_ECHO 0x6563686f62656e63ull /* any id: both ends are ours */
 #define M_SINK 0x73696e6b62656e63ull
+
+static void set_nonblock(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) bu_die("fcntl");
+}
 
 static void check(int r, const char *what) {
   if (r != 0) bu_fail(what, r);
@@ -497,6 +510,14 @@ static void many_open(roam_loop *loop, const char *addr, roam_link **links, unsi
   }
 }
 
+/* How long links stay quiet before the idle figure is read. */
+#define IDLE_SETTLE_MS 1200
+
+static bool many_never(void *ud) {
+  (void)ud;
+  return false;
+}
+
 static void run_idle(const bu_opts *o) {
   bu_raise_nofile();
   bu_child ch;
@@ -508,10 +529,17 @@ static void run_idle(const bu_opts *o) {
   if (!links) bu_die("oom");
   memset(&g_many, 0, sizeof g_many);
   uint64_t rss_srv[2], rss_cli[2];
+  /* Idle links give their buffers back after 0.5 to 1 s without I/O
+   * (docs/runtime.md "Memory"): measure links that are idle, on both sides
+   * (the client's loop runs meanwhile, the server's always runs). */
   many_open(loop, ch.addr, links, 0, n1);
+  bu_child_wait_links(&ch, n1, 30000);
+  roam_loop_run_until(loop, many_never, NULL, IDLE_SETTLE_MS);
   rss_srv[0] = bu_child_wait_links(&ch, n1, 30000);
   rss_cli[0] = bu_rss(0);
   many_open(loop, ch.addr, links, n1, n);
+  bu_child_wait_links(&ch, n, 30000);
+  roam_loop_run_until(loop, many_never, NULL, IDLE_SETTLE_MS);
   rss_srv[1] = bu_child_wait_links(&ch, n, 30000);
   rss_cli[1] = bu_rss(0);
   double d = (double)(n - n1);
@@ -556,6 +584,120 @@ static void run_active(const bu_opts *o) {
   bu_child_stop(&ch);
 }
 
+/* ---- budget --------------------------------------------------------------------- */
+
+/* --links raw connections each send a valid Hello and then --size bytes of
+ * one frame that never ends (no zero byte), while a roam_client calls echo
+ * on the same server (its defaults: the memory budget on). The server's
+ * peak RSS growth over the run is the figure with a target (16 MiB); the
+ * good client's rate is shown; any failed call fails the run. */
+typedef struct bad_peer {
+  int fd;
+  size_t sent;
+} bad_peer;
+
+static int bad_connect(const char *addr) {
+  const char *colon = strrchr(addr, ':');
+  if (!colon) bu_fail("tcp address", 0);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)atoi(colon + 1));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) bu_die("bad peer connect");
+  return fd;
+}
+
+static void run_budget(const bu_opts *o) {
+  if (!bu_is_tcp(o)) bu_die("budget: --transport tcp");
+  bu_raise_nofile();
+  bu_child ch;
+  start_server(&ch, o);
+  roam_client *good = client_connect(ch.addr, 0, 0);
+  uint8_t payload[32];
+  bu_fill(payload, sizeof payload);
+  roam_call_opts co = {.timeout_ms = 5000};
+  roam_reply rep;
+  for (int i = 0; i < 100; i++) { /* warm-up */
+    check(roam_client_call(good, M_ECHO, payload, sizeof payload, &co, &rep), "echo");
+    roam_reply_free(&rep);
+  }
+  uint64_t ready, rss0, rss;
+  bu_child_query(&ch, &ready, &rss0);
+
+  /* the Hello bytes of an initiator, framed */
+  roam_session_config sc;
+  roam_session_config_init(&sc, ROAM_ROLE_INITIATOR);
+  roam_session *hs;
+  check(roam_session_new(&hs, &sc, NULL, NULL), "session_new");
+  const uint8_t *hello;
+  size_t hello_len = roam_session_output(hs, &hello);
+  unsigned n = o->links;
+  bad_peer *bad = calloc(n, sizeof *bad);
+  struct pollfd *pf = calloc(n, sizeof *pf);
+  static uint8_t chunk[64 * 1024];
+  memset(chunk, 0x5a, sizeof chunk);
+  if (!bad || !pf) bu_die("oom");
+  for (unsigned i = 0; i < n; i++) {
+    bad[i].fd = bad_connect(ch.addr);
+    if (send(bad[i].fd, hello, hello_len, MSG_NOSIGNAL) != (ssize_t)hello_len) bu_die("hello");
+    set_nonblock(bad[i].fd);
+  }
+  roam_session_free(hs);
+
+  uint64_t peak = rss0, calls = 0, t0 = bu_now_ns();
+  uint64_t t_end = t0 + (uint64_t)(o->secs * 1e9);
+  unsigned open_links = n;
+  uint8_t sink[4096];
+  while (bu_now_ns() < t_end && open_links > 0) {
+    /* the bad peers push what their sockets take */
+    for (unsigned i = 0; i < n; i++) {
+      pf[i].fd = bad[i].fd;
+      pf[i].events = POLLIN | (bad[i].fd >= 0 && bad[i].sent < o->size ? POLLOUT : 0);
+      pf[i].revents = 0;
+    }
+    if (poll(pf, n, 0) < 0 && errno != EINTR) bu_die("poll");
+    for (unsigned i = 0; i < n; i++) {
+      bad_peer *b = &bad[i];
+      if (b->fd < 0) continue;
+      bool gone = (pf[i].revents & (POLLERR | POLLHUP)) != 0;
+      if (pf[i].revents & POLLIN) {
+        ssize_t r = recv(b->fd, sink, sizeof sink, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) gone = true;
+      }
+      if (!gone && (pf[i].revents & POLLOUT)) {
+        size_t want = o->size - b->sent < sizeof chunk ? o->size - b->sent : sizeof chunk;
+        ssize_t w = send(b->fd, chunk, want, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) b->sent += (size_t)w;
+        else if (w < 0 && errno != EAGAIN && errno != EINTR) gone = true;
+      }
+      if (gone) { /* the server closed it (frame limit, or the budget's wait) */
+        close(b->fd);
+        b->fd = -1;
+        open_links--;
+      }
+    }
+    /* the good client is served all along */
+    for (int i = 0; i < 20; i++) {
+      check(roam_client_call(good, M_ECHO, payload, sizeof payload, &co, &rep), "good call");
+      roam_reply_free(&rep);
+      calls++;
+    }
+    bu_child_query(&ch, &ready, &rss);
+    if (rss > peak) peak = rss;
+  }
+  double dt = (double)(bu_now_ns() - t0) / 1e9;
+  bu_result(bu_wl(o), IMPL, "server_growth", (double)(peak - rss0) / 1048576.0, "MiB");
+  bu_result(bu_wl(o), IMPL, "good_rate", (double)calls / dt, "calls/s");
+  for (unsigned i = 0; i < n; i++)
+    if (bad[i].fd >= 0) close(bad[i].fd);
+  free(bad);
+  free(pf);
+  roam_client_free(good);
+  bu_child_stop(&ch);
+}
+
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   bu_opts o = bu_parse(argc, argv);
@@ -569,6 +711,8 @@ int main(int argc, char **argv) {
     run_idle(&o);
   else if (!strcmp(o.workload, "active"))
     run_active(&o);
+  else if (!strcmp(o.workload, "budget"))
+    run_budget(&o);
   else
     bu_usage(argv[0]);
   return 0;

@@ -27,7 +27,7 @@ import time
 import charts
 import samples
 
-LOWER_IS_BETTER = {"us", "ns", "B/link"}
+LOWER_IS_BETTER = {"us", "ns", "B/link", "MiB"}
 IMPLS = ["roam", "raw", "nng", "nghttp2", "tcp"]
 # "tcp": roam-c over tcp:// measured by the ws:// rows' own program, against
 # the same server in the same run (bench_suite_net --transport ws)
@@ -158,6 +158,7 @@ def workloads(quick):
             metrics=[("server_mem", "server B/link"), ("client_mem", "client B/link")],
             impls={"roam": (net, a), "raw": (raw, a), "nng": (nng, a)},
             targets={"server_mem": {"nng": ("<=", 1.0)}},
+            limits={"server_mem": ("<=", 2048)} if n >= 10000 else {},
             no_ratio={"raw"},  # a bare socket holds next to no user memory
             rounds=(1 if n >= 10000 else 2) if quick else None,
             notes="RSS growth from links n/10 to n, divided by 0.9 n (kernel socket "
@@ -171,6 +172,17 @@ def workloads(quick):
         rounds=2 if quick else None,
         notes="aggregate rate; one client loop/thread for all links; nng: one req "
               "socket per link"))
+    # the server's memory budget (docs/runtime.md "Memory")
+    W.append(dict(
+        id="budget50x4m.tcp", title="50 links each sending a 4 MiB frame without delimiter, "
+                                    "while a good client calls echo, TCP",
+        metrics=[("server_growth", "server growth MiB"), ("good_rate", "good client calls/s")],
+        impls={"roam": (net, ["budget", "--transport", "tcp", "--links", "50",
+                              "--size", str(4 << 20), "--id", "budget50x4m.tcp"])},
+        targets={}, limits={"server_growth": ("<=", 16)},
+        rounds=1 if quick else None,
+        notes="server RSS growth, peak over the run, with the default memory budget; "
+              "every call of the good client must succeed (or the run fails)"))
     return W
 
 
@@ -597,6 +609,14 @@ def main():
                 entry["ratios"].setdefault(metric, {})[peer] = {
                     "ratio": ratio, "paired": paired,
                     "target": "%s %g" % t if t else None, "met": met}
+            # an absolute bound on roam-c's own figure (workload "limits")
+            lim = w.get("limits", {}).get(metric)
+            if lim and roam:
+                roam_med = statistics.median(v for _, v in roam["runs"])
+                if not (roam_med <= lim[1] if lim[0] == "<=" else roam_med >= lim[1]):
+                    mst.append("%s %s (target %s%g)" % (
+                        fmt_num(roam_med, roam["unit"]), roam["unit"],
+                        "≤" if lim[0] == "<=" else "≥", lim[1]))
             entry["metric_status"][metric] = mst
             status.extend("behind %s on %s" % (m, metric) for m in mst)
         if "roam" in failures.get(wid, {}) or not wr.get("roam"):
@@ -648,6 +668,9 @@ def target_text(w, metric):
             op, b = t[peer]
             op = "≤" if op == "<=" else "≥"
             parts.append("%s%g× %s" % (op, b, IMPL_TITLE[peer]))
+    lim = w.get("limits", {}).get(metric)
+    if lim:
+        parts.append("%s%g" % ("≤" if lim[0] == "<=" else "≥", lim[1]))
     return ", ".join(parts) if parts else "—"
 
 
@@ -738,7 +761,7 @@ def render_md(report, W, info, gi, date, cmd, rounds, secs, load_start, load_end
                 st = "**roam-c failed**" if first else ""
             elif mst:
                 st = "**BEHIND**: " + "; ".join(mst)
-            elif w["targets"].get(metric):
+            elif w["targets"].get(metric) or w.get("limits", {}).get(metric):
                 st = "ok"
             else:
                 st = "—"

@@ -61,6 +61,10 @@ typedef struct roam_deframer {
 /* max_frame: the longest encoded frame accepted (delimiter excluded). */
 ROAM_EXTERN int roam_deframer_init(roam_deframer *d, size_t max_frame, const roam_mem *mem);
 ROAM_EXTERN void roam_deframer_free(roam_deframer *d);
+/* Free the storage of buf (no partial frame held) and of out whose
+ * capacity is above keep bytes (0: all of it). Frames returned earlier
+ * become invalid. Allocated again as needed. */
+ROAM_EXTERN void roam_deframer_trim(roam_deframer *d, size_t keep);
 /* Bytes of an incomplete frame currently held. */
 static inline size_t roam_deframer_buffered(const roam_deframer *d) { return d->len; }
 

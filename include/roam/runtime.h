@@ -340,6 +340,18 @@ typedef struct roam_server_options {
   /* Worker threads for handlers registered with roam_server_handle_blocking
    * (0 = 4), shared by all loops; started by the first such registration. */
   uint32_t workers;
+  /* Memory budget (docs/runtime.md "Memory"): the bytes of partially
+   * received frames and of queued output that all links of the server (on
+   * all its loops) may hold beyond memory_link_allowance each. A link above
+   * its allowance reads only what the budget has room for and otherwise
+   * stops reading (the peer's bytes wait in the kernel) until the budget
+   * has room again; a link that waits so for memory_stall_ms without
+   * writing anything is closed with Goodbye "server memory budget
+   * exhausted". 0 = 12 MiB; SIZE_MAX = no budget (each link is bounded only
+   * by its frame limit and output_high_water). */
+  size_t memory_budget;
+  size_t memory_link_allowance; /* 0 = 16 KiB: a link holding less never waits */
+  uint64_t memory_stall_ms;     /* 0 = 10000 */
 } roam_server_options;
 
 ROAM_EXTERN void roam_server_options_init(roam_server_options *opts);
@@ -376,6 +388,12 @@ typedef struct roam_server_stats {
   uint32_t workers;         /* worker threads (0 = no blocking handlers) */
   size_t jobs_queued;       /* blocking requests waiting for a worker */
   uint64_t jobs_run;        /* blocking requests a worker has started */
+  /* the memory budget (all 0 without one) */
+  size_t memory_budget;     /* its limit */
+  size_t memory_used;       /* bytes charged now (beyond the allowances) */
+  size_t memory_peak;       /* the most ever charged at once */
+  uint64_t memory_stalls;   /* times a link stopped reading for it */
+  uint64_t memory_closed;   /* links closed after waiting memory_stall_ms */
 } roam_server_stats;
 ROAM_EXTERN void roam_server_get_stats(const roam_server *srv, roam_server_stats *out);
 ROAM_EXTERN roam_loop *roam_server_loop(const roam_server *srv);

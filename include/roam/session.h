@@ -178,10 +178,9 @@ ROAM_EXTERN void roam_session_eof(roam_session *s);
  * not consumed yet may be taken back (a Credit for a channel the peer just
  * closed), so consume what the transport took before calling again. */
 ROAM_EXTERN size_t roam_session_output(roam_session *s, const uint8_t **data);
-/* All bytes waiting to be sent. roam_session_output may hand them out in
- * more than one piece (after a burst, the older piece first): call it again
- * after consuming. */
-ROAM_EXTERN size_t roam_session_output_pending(const roam_session *s);
+/* (roam_session_output may hand the bytes out in more than one piece: after
+ * a burst, the older piece first. Call it again after consuming;
+ * roam_session_output_queued counts them all.) */
 /* n bytes of the output were sent (at most what roam_session_output gave). */
 ROAM_EXTERN void roam_session_consume(roam_session *s, size_t n);
 /* Message transports: the next whole message (0 and empty when none);
@@ -202,6 +201,26 @@ ROAM_EXTERN bool roam_session_is_done(const roam_session *s);
  * high-water mark). */
 ROAM_EXTERN bool roam_session_want_read(const roam_session *s);
 ROAM_EXTERN bool roam_session_want_write(const roam_session *s);
+
+/* Memory held for the transport (for a runtime that budgets it, see
+ * roam_server_options.memory_budget in runtime.h):
+ *   - roam_session_input_buffered: storage reserved for a frame received in
+ *     part (its delimiter not seen yet); 0 when none is held. It grows as
+ *     the frame does, up to the frame limit (max_frame_size).
+ *   - roam_session_output_queued: output bytes not consumed yet (byte
+ *     stream or message mode alike). */
+ROAM_EXTERN size_t roam_session_input_buffered(const roam_session *s);
+ROAM_EXTERN size_t roam_session_output_queued(const roam_session *s);
+/* Give back memory the session does not need now: an empty output buffer,
+ * the deframer's storage when no partial frame is held, the header scratch
+ * space, an empty timer table, the pools of free call, channel and request
+ * records, empty maps. All of it is allocated again when data flows.
+ * Cheap (a pass over the link's connections, usually one), never needed for
+ * correctness, does nothing inside the session's callbacks: a
+ * transport calls it once the Hello exchange is done and when a link has
+ * gone idle (the runtime: after 0.5 to 1 s without I/O), not after every
+ * call, so that busy links keep their buffers. */
+ROAM_EXTERN void roam_session_trim(roam_session *s);
 /* Negotiated values (valid once ready). */
 ROAM_EXTERN uint32_t roam_session_max_payload(const roam_session *s);
 ROAM_EXTERN uint32_t roam_session_initial_credit(const roam_session *s);

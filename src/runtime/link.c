@@ -20,6 +20,11 @@
  * socket is read until EOF (so that our Goodbye is not destroyed by an RST)
  * or linger_ms; then the fd is closed and the link is reaped at the end of
  * the iteration (on_close hooks, free).
+ *
+ * Memory: the session gives its buffers back (roam_session_trim) once the
+ * Hello exchange is done, and again once the link saw no I/O for two idle
+ * sweeps of its loop (RT_IDLE_SWEEP_MS apart). A server's links read
+ * within its memory budget (budget.c).
  */
 #include <errno.h>
 #include <netdb.h>
@@ -102,6 +107,7 @@ void rt_link_conf_unref(roam_loop *loop, rt_link_conf *c) {
   if (c->cleanup) c->cleanup(loop, c->cleanup_ctx);
   roam__free(&loop->mem, c->name);
   roam__free(&loop->mem, c->ws_origins);
+  rt_budget_unref(c->budget);
   roam__free(&loop->mem, c);
 }
 
@@ -152,7 +158,7 @@ static void update_events(roam_link *l) {
     ev = ROAM_IO_WRITE;
     break;
   case RT_LINK_OPEN:
-    if (!l->pause_user && !l->pause_bp) ev |= ROAM_IO_READ;
+    if (!l->pause_user && !l->pause_bp && !l->pause_budget) ev |= ROAM_IO_READ;
     /* fallthrough */
   case RT_LINK_FLUSHING:
     if (l->io.events & ROAM_IO_WRITE) ev |= ROAM_IO_WRITE;
@@ -179,6 +185,7 @@ static void set_want_write(roam_link *l, bool on) {
 static void cb_ready(roam_session *s, void *ud) {
   roam_link *l = ud;
   l->ready = true;
+  l->trim_ready = true;
   rt_log(l->loop, ROAM_LOG_DEBUG, "link %s: Hello exchanged; max payload %lu, initial credit %lu",
          l->peer ? l->peer : "?", (unsigned long)roam_session_max_payload(s),
          (unsigned long)roam_session_initial_credit(s));
@@ -474,6 +481,7 @@ static void start_drain(roam_link *l) {
   }
   l->state = RT_LINK_DRAINING;
   update_events(l);
+  rt_ws_trim(l); /* nothing more is read: a message held in part goes */
 }
 
 static bool save_pending(roam_link *l, const uint8_t *data, size_t n) {
@@ -525,7 +533,7 @@ static bool feed_slices(roam_link *l, const uint8_t *data, size_t n) {
     if (r != 0 || l->state != RT_LINK_OPEN || roam_session_is_closed(l->s)) return false;
     if (off >= n) break;
     if (c == slice) { /* eager flush: let the peer start on these answers */
-      if (roam_session_output_pending(l->s) >= eager) {
+      if (roam_session_output_queued(l->s) >= eager) {
         link_flush(l);
         if (l->state != RT_LINK_OPEN) return false;
       }
@@ -591,11 +599,14 @@ static void link_read(roam_link *l) {
   }
   for (int i = 0; i < 16; i++) {
     if (l->state != RT_LINK_OPEN || l->pause_user || l->pause_bp) return;
-    ssize_t n = l->is_socket ? recv(l->io.fd, loop->rbuf, loop->rbuf_size, 0)
-                             : read(l->io.fd, loop->rbuf, loop->rbuf_size);
+    size_t cap = rt_budget_read_limit(l, loop->rbuf_size);
+    if (cap == 0) return; /* stalled on the memory budget */
+    ssize_t n = l->is_socket ? recv(l->io.fd, loop->rbuf, cap, 0) : read(l->io.fd, loop->rbuf, cap);
     if (n > 0) {
-      if (!feed(l, loop->rbuf, (size_t)n)) return;
-      if ((size_t)n < loop->rbuf_size) return;
+      bool more = feed(l, loop->rbuf, (size_t)n);
+      if (l->trim_ready && l->state == RT_LINK_OPEN) rt_link_trim_after_hello(l);
+      rt_budget_settle(l);
+      if (!more || (size_t)n < cap) return;
       continue;
     }
     if (n == 0) {
@@ -612,8 +623,12 @@ static void link_read(roam_link *l) {
 static void link_flush(roam_link *l) {
   if (l->state != RT_LINK_OPEN && l->state != RT_LINK_FLUSHING) return;
   if (l->write_failed) return;
+  rt_link_busy(l);
   if (l->ws) {
-    if (!rt_ws_flush(l)) return;
+    l->stall_since = l->loop->now; /* (may write: not stuck, budget.c) */
+    bool all = rt_ws_flush(l);
+    if (l->conf->budget) rt_budget_settle(l);
+    if (!all) return;
     goto flushed;
   }
   for (int round = 0; round < 8; round++) {
@@ -625,6 +640,7 @@ static void link_flush(roam_link *l) {
                                : write(l->io.fd, p, n);
       if (w > 0) {
         roam_session_consume(l->s, (size_t)w);
+        l->stall_since = l->loop->now; /* writing: not stuck (budget.c) */
         continue;
       }
       if (w < 0 && errno == EINTR) continue;
@@ -632,6 +648,7 @@ static void link_flush(roam_link *l) {
         set_want_write(l, true);
         /* the output may have fallen below high water all the same */
         if (l->pause_bp) resume_input(l);
+        if (l->conf->budget) rt_budget_settle(l);
         return;
       }
       /* The peer is gone. What it sent before leaving (a Goodbye, say) may
@@ -652,6 +669,8 @@ static void link_flush(roam_link *l) {
     }
     break;
   }
+  if (l->trim_ready) rt_link_trim_after_hello(l);
+  if (l->conf->budget) rt_budget_settle(l);
 flushed:
   if (l->state == RT_LINK_FLUSHING && roam_session_is_done(l->s)) start_drain(l);
   if (l->want_drain && l->state == RT_LINK_OPEN && rt_link_out(l) <= rt_link_low_water(l)) {
@@ -670,7 +689,7 @@ void rt_link_flush_now(roam_link *l) { link_flush(l); }
 
 size_t rt_link_out(const roam_link *l) {
   if (l->ws) return rt_ws_out(l);
-  return l->s ? roam_session_output_pending(l->s) : 0;
+  return l->s ? roam_session_output_queued(l->s) : 0;
 }
 
 size_t rt_link_low_water(const roam_link *l) {
@@ -684,6 +703,7 @@ static void link_on_io(roam_io *w, int fd, unsigned events, void *ud) {
   (void)fd;
   roam_link *l = ud;
   if (l->io.fd < 0 || l->state == RT_LINK_DEAD) return; /* stale event */
+  rt_link_busy(l);
   if (l->state == RT_LINK_CONNECTING) {
     int err = 0;
     socklen_t len = sizeof err;
@@ -723,9 +743,27 @@ void rt_links_flush_dirty(roam_loop *loop) {
   }
 }
 
+/* An idle sweep: a link without I/O since the last two sweeps gives its
+ * buffers back. Returns whether a link may still need one. */
+static bool link_sweep(roam_link *l) {
+  if (l->idle_sweeps >= RT_IDLE_TRIM) return false;
+  if (++l->idle_sweeps < RT_IDLE_TRIM) return true;
+  if (l->state == RT_LINK_DEAD || !l->s) return false;
+  roam_session_trim(l->s);
+  rt_ws_trim(l);
+  return false;
+}
+
 uint64_t rt_links_timeouts(roam_loop *loop) {
   uint64_t now = loop->now, min = UINT64_MAX;
+  bool sweep = now >= loop->sweep_due, again = false;
+  bool stalled = loop->budget_stalled > 0;
   for (roam_link *l = loop->links; l; l = l->next) {
+    if (sweep && link_sweep(l)) again = true;
+    if (stalled && l->pause_budget) {
+      uint64_t t = rt_budget_check(l, now);
+      if (t < min) min = t;
+    }
     switch (l->state) {
     case RT_LINK_DEAD:
       continue;
@@ -755,6 +793,13 @@ uint64_t rt_links_timeouts(roam_loop *loop) {
     }
     if (nt < min) min = nt;
   }
+  if (sweep) {
+    if (again)
+      rt_loop_arm_sweep(loop, now + RT_IDLE_SWEEP_MS);
+    else
+      loop->sweep_due = UINT64_MAX;
+  }
+  if (loop->sweep_due < min && !loop->sweep_io) min = loop->sweep_due;
   return min;
 }
 
@@ -772,6 +817,9 @@ static void link_destroy(roam_link *l) {
     while (*pp && *pp != l) pp = &(*pp)->dirty_next;
     if (*pp) *pp = l->dirty_next;
   }
+  l->state = RT_LINK_DEAD;
+  rt_budget_unstall(l);
+  if (l->conf->budget) rt_budget_settle(l); /* gives back all it was charged */
   rt_jobs_link_gone(l); /* their requests go with the session */
   roam_session_free(l->s);
   rt_ws_detach(l);
@@ -889,5 +937,5 @@ void roam_link_pause_read(roam_link *link, bool pause) {
 size_t roam_link_output_pending(const roam_link *link) {
   if (!link || !link->s) return 0;
   if (link->ws) return rt_ws_out(link);
-  return roam_session_output_pending(link->s);
+  return roam_session_output_queued(link->s);
 }

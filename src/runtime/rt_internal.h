@@ -123,6 +123,11 @@ struct roam_loop {
   roam_link *dirty;      /* links with output to flush */
   roam_link *reap;       /* dead links waiting for on_close + free */
   bool has_deadlines;
+  uint64_t sweep_due;     /* next idle sweep (link.c); UINT64_MAX: none due */
+  int sweep_fd;           /* its timerfd (loop.c), or -1 */
+  roam_io *sweep_io;
+  bool sweep_failed;      /* no timerfd: the sweep is a deadline of the wait */
+  size_t budget_stalled;  /* links waiting for their server's memory budget */
   uint8_t *rbuf;
   size_t rbuf_size;
   uint32_t spin_max_us; /* roam_loop_options.wait_spin_us (0: never) */
@@ -165,8 +170,11 @@ void rt_loop_touch(roam_loop *loop);
 #define RT_CHANNEL_WINDOW_DEFAULT (1024u * 1024)
 
 /* Shared, refcounted link configuration (one per listener, server, client). */
+typedef struct rt_budget rt_budget;
+
 typedef struct rt_link_conf {
   int refs;
+  rt_budget *budget; /* a server's memory budget (a reference), or NULL */
   roam_link_options opts;
   char *name; /* copy of opts.session.name */
   char *ws_origins; /* copy of opts.ws_origins */
@@ -222,12 +230,18 @@ struct roam_link {
   bool want_drain;   /* the owner waits for the output to drain */
   bool write_failed;
   bool in_feed; /* feed() is handing the loop's read buffer to the session */
+  bool pause_budget; /* not reading: the server's memory budget is spent */
+  bool trim_ready;   /* handshake done: trim once the output is out */
+  bool o_member;
+  uint8_t idle_sweeps; /* idle sweeps passed without I/O (RT_IDLE_TRIM: trimmed) */
   int close_err;
   int fail_err;      /* why a connect failed (reported instead of CLOSED) */
   uint8_t *close_reason;
   size_t close_reason_len;
   uint8_t *pend;     /* input not consumed by the session */
   size_t pend_len, pend_off;
+  size_t charged;           /* bytes charged to conf->budget */
+  uint64_t stall_since;     /* pause_budget since then, or last write */
   uint64_t conn_deadline;   /* connecting */
   uint64_t linger_deadline; /* flushing / draining */
   struct addrinfo *ai_list, *ai_cur;
@@ -236,7 +250,6 @@ struct roam_link {
   roam_link *dirty_next;
   roam_link *reap_next;
   roam_link *o_prev, *o_next; /* owner's list (server) */
-  bool o_member;
   roam_job *jobs; /* deferred requests (job.c) */
   struct rt_ws *ws; /* WebSocket transport (ws_link.c); NULL = byte stream */
 };
@@ -269,6 +282,57 @@ void rt_link_kill(roam_link *l, int err);
 void rt_link_update_events(roam_link *l);
 void rt_link_set_want_write(roam_link *l, bool on);
 
+/* A link's buffers go back (roam_session_trim) once it saw no I/O for two
+ * idle sweeps in a row: 0.5 to 1 s after it went quiet. */
+#define RT_IDLE_SWEEP_MS 500
+#define RT_IDLE_TRIM 2
+/* After the Hello exchange, once nothing waits to be sent: the handshake's
+ * buffers go back at once (a link often stays idle from then on; once per
+ * link, so no cost on the fast path). */
+static inline void rt_link_trim_after_hello(roam_link *l) {
+  if (l->trim_ready && !roam_session_want_write(l->s)) {
+    l->trim_ready = false;
+    roam_session_trim(l->s);
+  }
+}
+/* The link did I/O: it is not idle (keeps its buffers for now). */
+void rt_loop_arm_sweep(roam_loop *loop, uint64_t due); /* loop.c */
+static inline void rt_link_busy(roam_link *l) {
+  l->idle_sweeps = 0;
+  if (l->loop->sweep_due == UINT64_MAX) rt_loop_arm_sweep(l->loop, l->loop->now + RT_IDLE_SWEEP_MS);
+}
+
+/* ---- the server's memory budget (budget.c) ------------------------------ */
+
+#define RT_BUDGET_DEFAULT (12u << 20)
+#define RT_BUDGET_ALLOWANCE_DEFAULT (16u << 10)
+#define RT_BUDGET_STALL_DEFAULT 10000
+#define RT_BUDGET_RETRY_MS 10
+
+struct rt_budget {
+  const roam_mem *mem;
+  atomic_int refs; /* server confs (one per loop) */
+  size_t limit, allowance;
+  uint64_t stall_ms;
+  atomic_size_t used, peak;
+  atomic_ullong stalls, closed;
+};
+
+int rt_budget_new(const roam_mem *mem, size_t limit, size_t allowance, uint64_t stall_ms,
+                  rt_budget **out);
+rt_budget *rt_budget_ref(rt_budget *b);
+void rt_budget_unref(rt_budget *b);
+/* Charge (or give back) the difference between what the link holds beyond
+ * its allowance and what it was charged so far. */
+void rt_budget_settle(roam_link *l);
+/* How many bytes the link may read now (at most cap); 0: it stalls (stops
+ * reading until rt_budget_check lets it go on). */
+size_t rt_budget_read_limit(roam_link *l, size_t cap);
+/* A stalled link: read again if the budget has room, close it after the
+ * stall timeout. Returns when to check again (UINT64_MAX: not stalled). */
+uint64_t rt_budget_check(roam_link *l, uint64_t now);
+void rt_budget_unstall(roam_link *l);
+
 /* ---- WebSocket links (ws_link.c) ----------------------------------------- */
 
 /* Give a new link (session in message mode) its WebSocket transport. */
@@ -280,6 +344,10 @@ void rt_ws_read(roam_link *l);      /* the socket is readable (link open) */
  * writability) or died; true: everything is out (the caller may close). */
 bool rt_ws_flush(roam_link *l);
 size_t rt_ws_out(const roam_link *l); /* bytes waiting to be sent */
+/* Bytes the WebSocket codec holds: a message received in part, framed
+ * output, input held back (the session's own output not included). */
+size_t rt_ws_held(const roam_link *l);
+void rt_ws_trim(roam_link *l); /* the link is idle: give back empty buffers */
 /* Whether ws:// addresses work in this build (libwslay and nettle found). */
 bool rt_ws_supported(void);
 

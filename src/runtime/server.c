@@ -166,6 +166,17 @@ int roam_server_new(roam_loop *loop, const roam_server_options *opts, roam_serve
   if (rt_link_conf_new(loop, &lo, &srv->conf) != 0) goto nomem;
   srv->conf->cleanup = shared_cleanup;
   srv->conf->cleanup_ctx = srv->sh;
+  if (srv->opts.memory_budget != SIZE_MAX &&
+      rt_budget_new(&loop->mem,
+                    srv->opts.memory_budget ? srv->opts.memory_budget : RT_BUDGET_DEFAULT,
+                    srv->opts.memory_link_allowance ? srv->opts.memory_link_allowance
+                                                    : RT_BUDGET_ALLOWANCE_DEFAULT,
+                    srv->opts.memory_stall_ms ? srv->opts.memory_stall_ms : RT_BUDGET_STALL_DEFAULT,
+                    &srv->conf->budget) != 0) {
+    rt_link_conf_unref(loop, srv->conf); /* frees sh */
+    roam__free(&loop->mem, srv);
+    return ROAM_ERR_NOMEM;
+  }
   srv->next = loop->servers;
   if (loop->servers) loop->servers->prev = srv;
   loop->servers = srv;
@@ -361,6 +372,14 @@ void roam_server_get_stats(const roam_server *srv, roam_server_stats *out) {
   out->workers = rt_pool_threads(srv->pool);
   out->jobs_queued = rt_pool_queued(srv->pool);
   out->jobs_run = rt_pool_run(srv->pool);
+  const rt_budget *b = srv->conf->budget;
+  if (b) {
+    out->memory_budget = b->limit;
+    out->memory_used = atomic_load_explicit(&b->used, memory_order_relaxed);
+    out->memory_peak = atomic_load_explicit(&b->peak, memory_order_relaxed);
+    out->memory_stalls = atomic_load_explicit(&b->stalls, memory_order_relaxed);
+    out->memory_closed = atomic_load_explicit(&b->closed, memory_order_relaxed);
+  }
   for (uint32_t i = 0; i < srv->nkids; i++) {
     const roam_server *k = srv->kids[i].srv;
     out->links_accepted += atomic_load_explicit(&k->accepted, memory_order_relaxed);
@@ -395,6 +414,9 @@ static int srv_make_kids(roam_server *srv) {
     }
     if (r != 0) return r; /* roam_server_free frees the kids made so far */
     k->srv->parent = srv;
+    /* one budget for all loops */
+    rt_budget_unref(k->srv->conf->budget);
+    k->srv->conf->budget = rt_budget_ref(srv->conf->budget);
     srv->nkids++;
   }
   return 0;

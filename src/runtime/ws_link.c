@@ -95,6 +95,18 @@ size_t rt_ws_out(const roam_link *l) {
   return rws_output(l->ws->w, &p) + roam__out_pending(l->s);
 }
 
+size_t rt_ws_held(const roam_link *l) {
+  const uint8_t *p;
+  const rt_ws *x = l->ws;
+  return rws_input_buffered(x->w) + rws_output(x->w, &p) + (x->pend ? x->pend_len : 0);
+}
+
+void rt_ws_trim(roam_link *l) {
+  if (!l->ws || l->ws->in_input) return; /* (not under a message being delivered) */
+  if (l->state != RT_LINK_OPEN) rws_drop_input(l->ws->w);
+  rws_trim(l->ws->w);
+}
+
 /* ---- input ------------------------------------------------------------------ */
 
 /* React to what the codec saw. false: stop reading. */
@@ -230,10 +242,17 @@ void rt_ws_read(roam_link *l) {
   roam_loop *loop = l->loop;
   for (int i = 0; i < 16; i++) {
     if (l->state != RT_LINK_OPEN || l->pause_user || l->pause_bp) return;
-    ssize_t n = recv(l->io.fd, loop->rbuf, loop->rbuf_size, 0);
+    size_t cap = rt_budget_read_limit(l, loop->rbuf_size);
+    if (cap == 0) return;
+    ssize_t n = recv(l->io.fd, loop->rbuf, cap, 0);
     if (n > 0) {
-      if (!ws_input(l, loop->rbuf, (size_t)n)) return;
-      if ((size_t)n < loop->rbuf_size) return;
+      bool more = ws_input(l, loop->rbuf, (size_t)n);
+      if (l->trim_ready && l->state == RT_LINK_OPEN) {
+        rt_link_trim_after_hello(l);
+        rt_ws_trim(l);
+      }
+      rt_budget_settle(l);
+      if (!more || (size_t)n < cap) return;
       continue;
     }
     if (n == 0) {
@@ -334,5 +353,10 @@ size_t rt_ws_out(const roam_link *l) {
   (void)l;
   return 0;
 }
+size_t rt_ws_held(const roam_link *l) {
+  (void)l;
+  return 0;
+}
+void rt_ws_trim(roam_link *l) { (void)l; }
 
 #endif

@@ -164,12 +164,19 @@ void roam__chan_end(roam_session *s, chan *ch, int notify, int err) {
   }
 }
 
-static void remember_closed(conn *c, uint64_t id) {
+static void remember_closed(roam_session *s, conn *c, uint64_t id) {
+  if (!c->recent_closed) {
+    c->recent_closed = roam__calloc(&s->mem, RECENT_CLOSED * sizeof *c->recent_closed);
+    /* without memory, a late Data on this channel is ignored instead of
+     * being reported as a violation: nothing worse */
+    if (!c->recent_closed) return;
+  }
   c->recent_closed[c->recent_pos % RECENT_CLOSED] = id;
   c->recent_pos++;
 }
 
 static int recently_closed(const conn *c, uint64_t id) {
+  if (!c->recent_closed) return id == 0; /* (as a ring of zeros would) */
   for (int i = 0; i < RECENT_CLOSED; i++)
     if (c->recent_closed[i] == id) return 1;
   return 0;
@@ -530,7 +537,7 @@ void roam__handle_close(roam_session *s, const roam_msg *m) {
     return;
   }
   unsent_take_back(s, ch); /* the peer no longer holds the channel */
-  remember_closed(ch->c, ch->id);
+  remember_closed(s, ch->c, ch->id);
   if (ch->state == CH_DISCARD)
     roam__chan_release(s, ch);
   else

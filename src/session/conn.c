@@ -137,12 +137,17 @@ static void connect_done(roam_session *s, connect_op *op, int status, uint64_t c
 }
 
 void roam__remember_local_close(roam_session *s, uint64_t conn_id) {
+  if (!s->local_closed) {
+    s->local_closed = roam__calloc(&s->mem, RECENT_CLOSED * sizeof *s->local_closed);
+    /* without memory, the peer's crossing messages count as violations */
+    if (!s->local_closed) return;
+  }
   s->local_closed[s->local_closed_pos % RECENT_CLOSED] = conn_id;
   s->local_closed_pos++;
 }
 
 void roam__unknown_conn(roam_session *s, const roam_msg *m) {
-  for (int i = 0; i < RECENT_CLOSED; i++)
+  for (int i = 0; s->local_closed && i < RECENT_CLOSED; i++)
     if (m->conn_id != 0 && s->local_closed[i] == m->conn_id) {
       roam__ignored(s, ROAM_IGNORE_UNKNOWN_CONN, m);
       return;

@@ -68,7 +68,9 @@ const char *roam_ignore_kind_text(int kind) {
 }
 
 void roam__ignored(roam_session *s, int kind, const roam_msg *m) {
-  s->stats.ignored[kind]++;
+  if (!s->stats.ignored)
+    s->stats.ignored = roam__calloc(&s->mem, ROAM_IGNORE_COUNT * sizeof *s->stats.ignored);
+  if (s->stats.ignored) s->stats.ignored[kind]++; /* (a count lost without memory) */
   if (!s->cfg.log) return;
   if (m)
     roam__log(s, ROAM_LOG_INFO, "ignored %s (conn %llu, id %llu): %s", roam_msg_kind_name(m->kind),
@@ -258,8 +260,6 @@ size_t roam_session_output(roam_session *s, const uint8_t **data) {
   return s->out_len - s->out_head;
 }
 
-size_t roam_session_output_pending(const roam_session *s) { return roam__out_pending(s); }
-
 /* Buffers larger than this stay allocated for TRIM_DELAY_MS after the
  * output drains (a busy link reuses them), then are given back. */
 #define TRIM_KEEP 65536
@@ -308,6 +308,59 @@ void roam_session_consume(roam_session *s, size_t n) {
     /* Keep the buffers while output flows; give them back once idle. */
     if (roam__theap_add(&s->timers, &s->mem, &s->trim_timer, roam__now(s) + TRIM_DELAY_MS))
       trim_output(s); /* no room for the timer: give them back now */
+  }
+}
+
+size_t roam_session_output_queued(const roam_session *s) { return roam__out_pending(s); }
+
+size_t roam_session_input_buffered(const roam_session *s) {
+  return roam_deframer_buffered(&s->deframer) ? s->deframer.cap : 0;
+}
+
+void roam_session_trim(roam_session *s) {
+  /* Inside a callback the frame being handled may live in the deframer's
+   * storage (a handler that sends flushes the link): not now. */
+  if (!s || s->depth) return;
+  if (s->old_len == s->old_head) {
+    roam__free(&s->mem, s->old);
+    s->old = NULL;
+    s->old_cap = s->old_head = s->old_len = 0;
+  }
+  if (roam__out_pending(s) == 0) {
+    roam__free(&s->mem, s->out);
+    s->out = NULL;
+    s->out_cap = s->out_head = s->out_len = 0;
+  }
+  roam_deframer_trim(&s->deframer, 0);
+  roam_enc_free(&s->scratch);
+  if (!s->timers.count) roam__theap_free(&s->timers, &s->mem);
+  if (!s->cr_unsent_n) {
+    roam__free(&s->mem, s->cr_unsent);
+    s->cr_unsent = NULL;
+    s->cr_unsent_cap = 0;
+  }
+  /* the pools of free call, channel and request records, and empty maps */
+  while (s->call_free) {
+    call *k = s->call_free;
+    s->call_free = k->next;
+    roam__free(&s->mem, k);
+  }
+  while (s->chan_free) {
+    chan *ch = s->chan_free;
+    s->chan_free = ch->next_free;
+    roam__free(&s->mem, ch);
+  }
+  while (s->req_free) {
+    roam_request *r = s->req_free;
+    s->req_free = r->next;
+    roam__free(&s->mem, r);
+  }
+  uint32_t i = 0;
+  conn *c;
+  while ((c = roam_idmap_next(&s->conns, &i)) != NULL) {
+    if (!c->calls.count) roam_idmap_free(&c->calls, &s->mem);
+    if (!c->requests.count) roam_idmap_free(&c->requests, &s->mem);
+    if (!c->chans.count) roam_idmap_free(&c->chans, &s->mem);
   }
 }
 
@@ -467,6 +520,7 @@ static void conn_free(roam_session *s, conn *c) {
   roam_idmap_free(&c->calls, &s->mem);
   roam_idmap_free(&c->requests, &s->mem);
   roam_idmap_free(&c->chans, &s->mem);
+  roam__free(&s->mem, c->recent_closed);
   roam__free(&s->mem, c->close_reason);
   roam__free(&s->mem, c);
 }
@@ -474,6 +528,9 @@ static void conn_free(roam_session *s, conn *c) {
 /* Tear the link down (once), after the state went to S_CLOSED. */
 static void link_teardown(roam_session *s) {
   s->teardown_pending = 0;
+  /* no more input: a partial frame (up to the frame limit) goes now, not
+   * when the transport is done lingering */
+  roam_deframer_free(&s->deframer);
   roam_bytes reason = {(const uint8_t *)s->close_reason, s->close_reason_len};
   uint32_t i = 0;
   conn *c;
@@ -609,6 +666,8 @@ void roam_session_free(roam_session *s) {
   roam__free(&s->mem, s->out);
   roam__free(&s->mem, s->old);
   roam__free(&s->mem, s->cr_unsent);
+  roam__free(&s->mem, s->local_closed);
+  roam__free(&s->mem, s->stats.ignored);
   roam__free(&s->mem, s->close_reason);
   roam_mem mem = s->mem;
   roam__free(&mem, s);
@@ -680,6 +739,10 @@ void roam__peer_goodbye(roam_session *s, roam_bytes reason) {
   link_close(s, reason.len ? ROAM_ERR_CLOSED : 0, (const char *)reason.ptr, reason.len);
 }
 
+/* Deframer storage kept between frames: a stream of 64 KiB values (frames
+ * of 64 KiB and a header, buffers of 128 KiB) keeps its buffers. */
+#define DEFRAMER_KEEP (256u * 1024)
+
 int roam_session_recv(roam_session *s, const uint8_t *data, size_t len, size_t *consumed) {
   size_t off = 0;
   if (consumed) *consumed = 0;
@@ -702,6 +765,10 @@ int roam_session_recv(roam_session *s, const uint8_t *data, size_t len, size_t *
     }
     handle_frame(s, frame.ptr, frame.len);
     roam__settle(s);
+    /* A large frame's storage goes back at once (smaller ones are kept for
+     * the next frame, until the link goes idle: roam_session_trim). */
+    if ((s->deframer.cap > DEFRAMER_KEEP || s->deframer.out_cap > DEFRAMER_KEEP) && !s->depth)
+      roam_deframer_trim(&s->deframer, DEFRAMER_KEEP);
   }
   if (s->state == S_CLOSED) off = len; /* nothing more will be read */
   s->stats.bytes_in += off;
@@ -819,6 +886,8 @@ static size_t heap_bytes(const roam_session *s) {
                 s->deframer.cap + s->deframer.out_cap + s->scratch.cap +
                 roam_idmap_bytes(&s->conns) + roam_idmap_bytes(&s->connects_out) +
                 roam_u64map_bytes(&s->connects_in) + (size_t)s->timers.cap * sizeof(void *) +
+                (s->local_closed ? RECENT_CLOSED * sizeof(uint64_t) : 0) +
+                (s->stats.ignored ? ROAM_IGNORE_COUNT * sizeof(uint64_t) : 0) +
                 s->close_reason_len + (size_t)s->connects_out.count * sizeof(connect_op);
   for (const call *k = s->call_free; k; k = k->next) heap += sizeof *k;
   for (const chan *ch = s->chan_free; ch; ch = ch->next_free) heap += sizeof *ch;
@@ -829,7 +898,8 @@ static size_t heap_bytes(const roam_session *s) {
   const conn *c;
   while ((c = roam_idmap_next(&s->conns, &i)) != NULL) {
     heap += sizeof *c + roam_idmap_bytes(&c->calls) + roam_idmap_bytes(&c->requests) +
-            roam_idmap_bytes(&c->chans) + c->close_reason_len;
+            roam_idmap_bytes(&c->chans) + c->close_reason_len +
+            (c->recent_closed ? RECENT_CLOSED * sizeof(uint64_t) : 0);
     uint32_t j = 0;
     const call *k;
     while ((k = roam_idmap_next(&c->calls, &j)) != NULL)
@@ -847,7 +917,26 @@ static size_t heap_bytes(const roam_session *s) {
 }
 
 void roam_session_get_stats(const roam_session *s, roam_session_stats *out) {
-  *out = s->stats;
+  const roam__counters *k = &s->stats;
+  memset(out, 0, sizeof *out);
+  memcpy(out->msgs_in, k->msgs_in, sizeof out->msgs_in);
+  memcpy(out->msgs_out, k->msgs_out, sizeof out->msgs_out);
+  out->bytes_in = k->bytes_in;
+  out->bytes_out = k->bytes_out;
+  out->calls_started = k->calls_started;
+  out->calls_completed = k->calls_completed;
+  out->calls_ok = k->calls_ok;
+  out->calls_remote_error = k->calls_remote_error;
+  out->calls_timed_out = k->calls_timed_out;
+  out->calls_cancelled = k->calls_cancelled;
+  out->calls_closed = k->calls_closed;
+  out->requests_received = k->requests_received;
+  out->requests_answered = k->requests_answered;
+  if (k->ignored) memcpy(out->ignored, k->ignored, sizeof out->ignored);
+  out->credit_granted = k->credit_granted;
+  out->credit_received = k->credit_received;
+  out->protocol_errors = k->protocol_errors;
+  out->connections = k->connections;
   uint32_t calls = 0, reqs = 0, chans = 0, i = 0;
   conn *c;
   while ((c = roam_idmap_next(&s->conns, &i)) != NULL) {

@@ -161,7 +161,9 @@ struct conn {
   call *defer_head, *defer_tail;
   uint32_t deferred;
   uint32_t out_inflight;
-  uint64_t recent_closed[RECENT_CLOSED];
+  /* ring of RECENT_CLOSED ids, allocated when the peer first closes a
+   * channel here (an idle link does not pay for it) */
+  uint64_t *recent_closed;
   uint32_t recent_pos;
   uint8_t closing; /* Goodbye seen or sent; teardown pending */
   int close_err;
@@ -206,6 +208,22 @@ struct roam_dispatcher {
 
 enum { S_HANDSHAKE = 0, S_READY, S_CLOSED };
 
+/* The counters behind roam_session_stats: the figures computed on demand
+ * are not stored, and the rarely used ignore counters are allocated at the
+ * first ignored message (an idle link is the per-link memory floor). */
+typedef struct roam__counters {
+  uint64_t msgs_in[ROAM_MSG_KIND_COUNT];
+  uint64_t msgs_out[ROAM_MSG_KIND_COUNT];
+  uint64_t bytes_in, bytes_out;
+  uint64_t calls_started, calls_completed;
+  uint64_t calls_ok, calls_remote_error, calls_timed_out, calls_cancelled, calls_closed;
+  uint64_t requests_received, requests_answered;
+  uint64_t credit_granted, credit_received;
+  uint64_t protocol_errors;
+  uint64_t *ignored; /* [ROAM_IGNORE_COUNT], or NULL: none yet */
+  uint32_t connections;
+} roam__counters;
+
 /* The session's allocation hooks (src/gen allocates through them). */
 const roam_mem *roam__session_mem(const roam_session *s);
 
@@ -221,6 +239,7 @@ struct roam_session {
   int closed_notified;
   uint32_t max_payload; /* negotiated (ours until the handshake) */
   uint32_t credit;      /* negotiated initial channel credit */
+  int listening;
   uint64_t now;
   roam__tmr handshake_timer;
   roam__tmr credit_warn_timer;
@@ -251,7 +270,6 @@ struct roam_session {
   conn *root;
   conn *closing_conns;
   uint64_t next_conn_id;
-  int listening;
   roam_idmap connects_out; /* link request id -> connect_op */
   roam_u64map connects_in;  /* pending incoming connect ids (value = 1) */
   uint64_t next_connect_id;
@@ -259,7 +277,7 @@ struct roam_session {
   /* Connections we closed (Goodbye sent) recently: the peer may not have seen
    * the Goodbye yet, so its Request/Data/Close on them are ignored, not a
    * violation. */
-  uint64_t local_closed[RECENT_CLOSED];
+  uint64_t *local_closed; /* ring of RECENT_CLOSED, allocated at first use */
   uint32_t local_closed_pos;
 
   /* RECV channels whose consumed bytes are not granted back yet: granted
@@ -279,7 +297,7 @@ struct roam_session {
   roam_diag_state *diag;
   char *close_reason;
   size_t close_reason_len;
-  roam_session_stats stats;
+  roam__counters stats;
 };
 
 /* ---- session.c ---- */

@@ -130,7 +130,7 @@ int roam_idmap_put(roam_idmap *m, const roam_mem *mem, uint64_t key, void *val) 
   /* Live entries and tombstones at or below 3/4. When full, double, unless
    * it is mostly tombstones: then just rebuild at the same size. */
   if ((uint64_t)(m->used + 1) * 4 > (uint64_t)m->cap * 3) {
-    uint32_t ncap = m->cap ? m->cap : 8;
+    uint32_t ncap = m->cap ? m->cap : 4; /* (most maps hold one or two) */
     if ((uint64_t)(m->count + 1) * 2 > ncap) {
       if (ncap > UINT32_MAX / 2) return ROAM_ERR_NOMEM;
       ncap *= 2;

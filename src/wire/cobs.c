@@ -345,12 +345,29 @@ void roam_deframer_free(roam_deframer *d) {
   d->skipping = 0;
 }
 
+void roam_deframer_trim(roam_deframer *d, size_t keep) {
+  if (d->len == 0 && d->cap > keep) {
+    roam__free(&d->mem, d->buf);
+    d->buf = NULL;
+    d->cap = 0;
+  }
+  if (d->out_cap > keep) {
+    roam__free(&d->mem, d->out);
+    d->out = NULL;
+    d->out_cap = 0;
+  }
+}
+
+#define GROW_STEP ((size_t)256 * 1024)
+
 /* Grow *buf to hold at least need bytes (need <= max_frame), doubling but
  * never past max_frame. */
 static int grow(roam_deframer *d, uint8_t **buf, size_t *cap, size_t need) {
   if (need <= *cap) return 0;
   size_t ncap = *cap ? *cap : 256;
-  while (ncap < need) ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+  /* doubling up to 256 KiB, then steps of 256 KiB: a frame held in part
+   * reserves little more than it has (a runtime budgets this storage) */
+  while (ncap < need) ncap = ncap >= GROW_STEP ? (ncap > SIZE_MAX - GROW_STEP ? need : ncap + GROW_STEP) : ncap * 2;
   if (ncap > d->max_frame) ncap = d->max_frame > need ? d->max_frame : need;
   /* The old contents of `out` never need keeping, those of `buf` do. */
   uint8_t *nb = (uint8_t *)roam__realloc(&d->mem, *buf, ncap);

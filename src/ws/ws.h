@@ -94,6 +94,14 @@ bool rws_close_sent(const rws *w);
 size_t rws_output(const rws *w, const uint8_t **data);
 void rws_consume(rws *w, size_t n);
 
+/* Storage held for a message (or handshake header) received in part or
+ * not yet taken; 0 when none. */
+size_t rws_input_buffered(const rws *w);
+/* No more input will be fed: forget a message received in part. */
+void rws_drop_input(rws *w);
+/* Give back empty buffers (the link is idle); allocated again as needed. */
+void rws_trim(rws *w);
+
 /* Sec-WebSocket-Accept for a key: 28 characters + NUL into out. */
 void rws_accept_key(const char *key, size_t key_len, char out[29]);
 

@@ -161,6 +161,33 @@ void rws_message_done(rws *w) {
   }
 }
 
+size_t rws_input_buffered(const rws *w) {
+  size_t n = w->hbuf ? RWS_MAX_HEADER : 0;
+  if (w->msg_len || w->msg_ready || w->in_message || w->in_frame) n += w->msg_cap;
+  return n;
+}
+
+void rws_drop_input(rws *w) {
+  w->msg_len = 0;
+  w->msg_ready = w->in_message = w->in_frame = false;
+  roam__free(&w->mem, w->hbuf);
+  w->hbuf = NULL;
+  w->hlen = 0;
+}
+
+void rws_trim(rws *w) {
+  if (!w->msg_len && !w->msg_ready && !w->in_message && !w->in_frame) {
+    roam__free(&w->mem, w->msg);
+    w->msg = NULL;
+    w->msg_cap = 0;
+  }
+  if (w->out_head == w->out_len) {
+    roam__free(&w->mem, w->out);
+    w->out = NULL;
+    w->out_cap = w->out_head = w->out_len = 0;
+  }
+}
+
 uint16_t rws_violation_code(const rws *w) { return w->vcode; }
 const char *rws_violation(const rws *w) { return w->vrule; }
 bool rws_peer_closed(const rws *w, uint16_t *code) {
@@ -226,6 +253,23 @@ static void violation(rws *w, uint16_t code, const char *rule) {
 
 static bool is_control(uint8_t op) { return op >= 8; }
 
+/* Room for n more bytes of the message. Storage grows as the bytes arrive,
+ * not from the length a frame header announces: a peer that announces a
+ * large frame and sends it slowly holds only what it sent (the server's
+ * memory budget counts it, docs/runtime.md "Memory"). */
+static bool msg_room(rws *w, size_t n) {
+  size_t need = w->msg_len + n;
+  if (need <= w->msg_cap) return true;
+  size_t cap = w->msg_cap ? w->msg_cap : 256;
+  while (cap < need) cap *= 2;
+  if (cap > w->max_message) cap = need > w->max_message ? need : w->max_message;
+  uint8_t *p = roam__realloc(&w->mem, w->msg, cap);
+  if (!p) return false;
+  w->msg = p;
+  w->msg_cap = cap;
+  return true;
+}
+
 /* The first chunk of a frame carries its header: check it. */
 static bool frame_start(rws *w, const struct wslay_frame_iocb *f) {
   if (f->rsv) {
@@ -277,18 +321,10 @@ static bool frame_start(rws *w, const struct wslay_frame_iocb *f) {
     violation(w, RWS_CLOSE_TOO_BIG, "message.hello.enforcement flow.call.payload-limit");
     return false;
   }
-  size_t need = w->msg_len + (size_t)f->payload_length;
-  if (need > w->msg_cap) {
-    size_t cap = w->msg_cap ? w->msg_cap : 256;
-    while (cap < need) cap *= 2;
-    if (cap > w->max_message) cap = w->max_message;
-    uint8_t *p = roam__realloc(&w->mem, w->msg, cap);
-    if (!p) return false;
-    w->msg = p;
-    w->msg_cap = cap;
-  }
-  return true;
+  /* up to 64 KiB of the announced payload at once; more as it arrives */
+  return msg_room(w, f->payload_length < 65536 ? (size_t)f->payload_length : 65536);
 }
+
 
 /* Append one whole frame. Written here rather than with wslay_frame_send,
  * which hands the header and the payload to its callback separately and
@@ -369,6 +405,10 @@ static int feed_frames(rws *w, const uint8_t *data, size_t len, size_t *used) {
         memcpy(w->ctrl + w->ctrl_len, f.data, f.data_length);
         w->ctrl_len += f.data_length;
       } else {
+        if (!msg_room(w, f.data_length)) {
+          rc = ROAM_ERR_NOMEM;
+          break;
+        }
         memcpy(w->msg + w->msg_len, f.data, f.data_length);
         w->msg_len += f.data_length;
       }

@@ -557,7 +557,7 @@ static void test_credit_granted_back(void **st) {
 /* The output grows in two pieces: when the buffer is full while part of it
  * waits to be sent, it is set aside whole and new frames go to another
  * buffer (no pending byte is moved). roam_session_output hands out the
- * older piece first, output_pending counts both, the bytes reach the wire
+ * older piece first, output_queued counts both, the bytes reach the wire
  * in order, and the big buffers are given back a second after the output
  * drained. */
 static void ignore_result(roam_session *s, const roam_call_result *res, void *ud) {
@@ -581,14 +581,14 @@ static void test_output_in_two_pieces(void **st) {
     }
     /* the transport takes only part of the first piece */
     const uint8_t *d;
-    size_t total = roam_session_output_pending(p->s);
+    size_t total = roam_session_output_queued(p->s);
     size_t n = roam_session_output(p->s, &d);
     assert_true(n > 0 && n <= total);
     if (n < total) pieces++;
     size_t take = n / 3 + 1;
     sp_collect(p, d, take);
     roam_session_consume(p->s, take);
-    assert_int_equal(roam_session_output_pending(p->s), total - take);
+    assert_int_equal(roam_session_output_queued(p->s), total - take);
   }
   assert_true(pieces > 0);
   /* collect the rest: every Request in order, its payload intact */
@@ -602,7 +602,7 @@ static void test_output_in_two_pieces(void **st) {
     seen++;
   }
   assert_int_equal(seen, sent);
-  assert_int_equal(roam_session_output_pending(p->s), 0);
+  assert_int_equal(roam_session_output_queued(p->s), 0);
   roam_session_stats a, b;
   roam_session_get_stats(p->s, &a);
   assert_true(roam_session_next_timeout(p->s) <= p->now + 1000);
