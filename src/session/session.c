@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "diag/diag_internal.h"
 #include "session/session_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -327,8 +328,12 @@ int roam_session_new(roam_session **out, const roam_session_config *cfg,
   rc = ROAM_ERR_NOMEM;
   s->root = roam__conn_new(s, 0);
   if (!s->root) goto fail;
-  if (!(cfg->flags & ROAM_SESSION_NO_DIAGNOSTICS))
+  if (!(cfg->flags & ROAM_SESSION_NO_DIAGNOSTICS)) {
     s->diag = roam_diag_state_new(cfg->name, &s->mem);
+    /* A session is used by one thread at a time: its request records need
+     * no lock (dumps read them as seqlocks). */
+    roam__diag_state_single_writer(s->diag);
+  }
   if (cfg->handshake_timeout_ms &&
       roam__theap_add(&s->timers, &s->mem, &s->handshake_timer,
                           s->now + cfg->handshake_timeout_ms))
