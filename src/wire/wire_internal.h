@@ -111,6 +111,12 @@ static RW_INLINE rw_vres rw_varint32(const uint8_t *p, const uint8_t *end) {
   return roam__varint_slow(p, end, ROAM_VARINT_MAX_U32, 0x0f);
 }
 
+/* COBS-encode a small frame (n <= ROAM__COBS_SMALL_MAX) in one pass: in
+ * must be readable up to n rounded up to 8 bytes, out writable for n + 9
+ * bytes (bytes past the n + 1 returned are scratch). */
+#define ROAM__COBS_SMALL_MAX 248
+size_t roam__cobs_encode_small(const uint8_t *in, size_t n, uint8_t *out);
+
 static inline int rw_verr(size_t n) {
   return n == 0 ? ROAM_ERR_TRUNCATED : ROAM_ERR_VARINT;
 }
