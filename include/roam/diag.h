@@ -20,7 +20,9 @@
  * roam_diag_set_clock() (see there). A state and its records are protected by
  * the state's own lock; the registry and the method-name table have their own
  * locks. The begin/end/open/close hooks are O(1), take one short lock and do
- * not allocate once the state's free lists are warm.
+ * not allocate once the state's free lists are warm. (A session's own state
+ * is single-writer: its request records are written with no lock at all and
+ * read by dumps as seqlocks; see docs/diagnostics.md.)
  *
  * Error codes are those of common.h (0 = ROAM_OK, negative on failure).
  */
@@ -57,7 +59,8 @@ typedef void (*roam_diag_callback_fn)(roam_diag_writer *w, void *user_data);
 /* Arguments longer than this (bytes of "k=v, k=v" text per request) are cut
  * at a UTF-8 boundary and end with "…". */
 #define ROAM_DIAG_ARGS_MAX 256
-/* Records kept per state and kind on the free list for reuse. */
+/* Free records kept per state and kind for reuse (request records come in
+ * slabs of up to 64: beyond this many free, whole empty slabs are given back). */
 #define ROAM_DIAG_FREELIST_MAX 256
 
 /* ---- states ------------------------------------------------------------ */

@@ -216,13 +216,9 @@ roam_diag_state *roam_diag_state_new(const char *name, const roam_mem *mem) {
   return st;
 }
 
-static void free_req_list(roam_diag_state *st, struct roam_diag_req *r) {
-  while (r) {
-    struct roam_diag_req *next = r->next;
-    roam__free(&st->mem, r->args);
-    roam__free(&st->mem, r);
-    r = next;
-  }
+static void free_slab(roam_diag_state *st, roam_diag__slab *sl) {
+  for (size_t i = 0; i < sl->n; i++) roam__free(&st->mem, sl->slot[i].args);
+  roam__free(&st->mem, sl);
 }
 
 static void free_chan_list(roam_diag_state *st, struct roam_diag_chan *c) {
@@ -249,9 +245,11 @@ void roam_diag_state_free(roam_diag_state *st) {
     registry_tail = st->reg_prev;
   pthread_rwlock_unlock(&roam__diag_registry_lock);
 
-  free_req_list(st, st->out_head);
-  free_req_list(st, st->in_head);
-  free_req_list(st, st->req_free);
+  for (roam_diag__slab *sl = atomic_load_explicit(&st->slabs, memory_order_relaxed); sl;) {
+    roam_diag__slab *next = sl->next;
+    free_slab(st, sl);
+    sl = next;
+  }
   free_chan_list(st, st->chan_head);
   free_chan_list(st, st->chan_free);
   for (roam_diag__cb *cb = st->cb_head; cb;) {
@@ -304,97 +302,167 @@ int roam_diag_state_add_callback(roam_diag_state *st, roam_diag_callback_fn fn, 
 
 /* ---- requests (hot path) ------------------------------------------------ */
 
+void roam__diag_state_single_writer(roam_diag_state *st) {
+  if (st) st->single_writer = 1;
+}
+
+/* Seqlock write section of one record (see struct roam_diag_req): the odd
+ * value is visible before any field changes, the even one after all. */
+static inline uint32_t rec_open(struct roam_diag_req *r) {
+  uint32_t q = atomic_load_explicit(&r->seq, memory_order_relaxed);
+  atomic_store_explicit(&r->seq, q + 1, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release);
+  return q;
+}
+static inline void rec_close(struct roam_diag_req *r, uint32_t q) {
+  atomic_store_explicit(&r->seq, q + 2, memory_order_release);
+}
+
+/* A new slab of free slots (writer side): 8 slots, then as many as the state
+ * has, up to 64. */
+static int add_slab(roam_diag_state *st) {
+  size_t n = st->n_req_slots < 8 ? 8 : st->n_req_slots > 64 ? 64 : st->n_req_slots;
+  roam_diag__slab *sl = roam__malloc(&st->mem, sizeof *sl + n * sizeof sl->slot[0]);
+  if (!sl) return 0;
+  sl->n = n;
+  sl->live = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct roam_diag_req *r = &sl->slot[i];
+    atomic_init(&r->seq, 0);
+    atomic_init(&r->flags, 0);
+    atomic_init(&r->conn_id, 0);
+    atomic_init(&r->request_id, 0);
+    atomic_init(&r->method_id, 0);
+    atomic_init(&r->start_ns, 0);
+    atomic_init(&r->order, 0);
+    atomic_init(&r->args_len, 0);
+    atomic_init(&r->args_truncated, 0);
+    r->args = NULL;
+    r->slab = sl;
+    r->free_next = i + 1 < n ? &sl->slot[i + 1] : st->req_free;
+  }
+  st->req_free = &sl->slot[0];
+  st->n_req_free += n;
+  st->n_req_slots += n;
+  sl->next = atomic_load_explicit(&st->slabs, memory_order_relaxed);
+  /* Publish: a dump that sees the new head sees the initialised slots. */
+  atomic_store_explicit(&st->slabs, sl, memory_order_release);
+  return 1;
+}
+
 roam_diag_req *roam_diag_request_begin(roam_diag_state *st, uint64_t conn_id,
                                        uint64_t request_id, uint64_t method_id, int outgoing) {
   if (!st) return NULL;
-  pthread_mutex_lock(&st->lock);
+  int locked = !st->single_writer;
+  if (locked) pthread_mutex_lock(&st->lock);
   struct roam_diag_req *r = st->req_free;
-  if (r) {
-    st->req_free = r->next;
-    st->n_req_free--;
-  } else {
-    /* Cold path: allocate without holding the lock. */
-    pthread_mutex_unlock(&st->lock);
-    r = roam__malloc(&st->mem, sizeof *r);
-    if (!r) return NULL;
-    r->args = NULL;
-    pthread_mutex_lock(&st->lock);
+  if (!r) {
+    if (!add_slab(st)) {
+      if (locked) pthread_mutex_unlock(&st->lock);
+      return NULL;
+    }
+    r = st->req_free;
   }
-  r->conn_id = conn_id;
-  r->request_id = request_id;
-  r->method_id = method_id;
-  r->outgoing = outgoing != 0;
-  r->in_use = 1;
-  r->args_len = 0;
-  r->args_truncated = 0;
-  /* Stamped under the lock so that list order (newest first) is start order. */
-  r->start_ns = roam__diag_now();
-  struct roam_diag_req **head = r->outgoing ? &st->out_head : &st->in_head;
-  r->prev = NULL;
-  r->next = *head;
-  if (*head) (*head)->prev = r;
-  *head = r;
-  if (r->outgoing)
-    st->n_out++;
-  else
-    st->n_in++;
-  pthread_mutex_unlock(&st->lock);
+  st->req_free = r->free_next;
+  st->n_req_free--;
+  r->slab->live++;
+  /* The begin counter orders the dump's lines (newest first), whatever the
+   * clock says. */
+  uint64_t order = ++st->order;
+  uint64_t now = roam__diag_now();
+  uint32_t q = rec_open(r);
+  atomic_store_explicit(&r->conn_id, conn_id, memory_order_relaxed);
+  atomic_store_explicit(&r->request_id, request_id, memory_order_relaxed);
+  atomic_store_explicit(&r->method_id, method_id, memory_order_relaxed);
+  atomic_store_explicit(&r->start_ns, now, memory_order_relaxed);
+  atomic_store_explicit(&r->order, order, memory_order_relaxed);
+  atomic_store_explicit(&r->args_len, 0, memory_order_relaxed);
+  atomic_store_explicit(&r->args_truncated, 0, memory_order_relaxed);
+  atomic_store_explicit(&r->flags, ROAM_DIAG__LIVE | (outgoing ? ROAM_DIAG__OUT : 0u),
+                        memory_order_relaxed);
+  rec_close(r, q);
+  if (locked) pthread_mutex_unlock(&st->lock);
   return r;
+}
+
+/* More than ROAM_DIAG_FREELIST_MAX slots free (and more free than live):
+ * give back whole empty slabs, if no dump is running (the registry write
+ * lock, only tried: the hot path never waits). Rebuilds the free list. */
+static void shrink_slabs(roam_diag_state *st) {
+  if (pthread_rwlock_trywrlock(&roam__diag_registry_lock) != 0) return;
+  roam_diag__slab *keep = NULL, **tail = &keep;
+  roam_diag__slab *sl = atomic_load_explicit(&st->slabs, memory_order_relaxed);
+  size_t n_free = st->n_req_free;
+  while (sl) {
+    roam_diag__slab *next = sl->next;
+    if (sl->live == 0 && n_free - sl->n >= ROAM_DIAG_FREELIST_MAX / 2) {
+      n_free -= sl->n;
+      st->n_req_slots -= sl->n;
+      free_slab(st, sl);
+    } else {
+      *tail = sl;
+      tail = &sl->next;
+    }
+    sl = next;
+  }
+  *tail = NULL;
+  atomic_store_explicit(&st->slabs, keep, memory_order_relaxed);
+  pthread_rwlock_unlock(&roam__diag_registry_lock);
+  struct roam_diag_req *fl = NULL;
+  for (sl = keep; sl; sl = sl->next) {
+    for (size_t i = sl->n; i-- > 0;) {
+      struct roam_diag_req *r = &sl->slot[i];
+      if (atomic_load_explicit(&r->flags, memory_order_relaxed) & ROAM_DIAG__LIVE) continue;
+      r->free_next = fl;
+      fl = r;
+    }
+  }
+  st->req_free = fl;
+  st->n_req_free = n_free;
 }
 
 void roam_diag_request_end(roam_diag_state *st, roam_diag_req *r) {
   if (!st || !r) return;
-  struct roam_diag_req *drop = NULL;
-  pthread_mutex_lock(&st->lock);
-  if (r->in_use) {
-    r->in_use = 0;
-    if (r->prev)
-      r->prev->next = r->next;
-    else if (r->outgoing)
-      st->out_head = r->next;
-    else
-      st->in_head = r->next;
-    if (r->next) r->next->prev = r->prev;
-    if (r->outgoing)
-      st->n_out--;
-    else
-      st->n_in--;
-    if (st->n_req_free < ROAM_DIAG_FREELIST_MAX) {
-      r->prev = NULL;
-      r->next = st->req_free;
-      st->req_free = r;
-      st->n_req_free++;
-    } else {
-      drop = r;
-    }
+  int locked = !st->single_writer;
+  if (locked) pthread_mutex_lock(&st->lock);
+  if (atomic_load_explicit(&r->flags, memory_order_relaxed) & ROAM_DIAG__LIVE) {
+    uint32_t q = rec_open(r);
+    atomic_store_explicit(&r->flags, 0, memory_order_relaxed);
+    rec_close(r, q);
+    r->free_next = st->req_free;
+    st->req_free = r;
+    st->n_req_free++;
+    r->slab->live--;
+    if (st->n_req_free > ROAM_DIAG_FREELIST_MAX &&
+        st->n_req_free > st->n_req_slots - st->n_req_free && r->slab->live == 0)
+      shrink_slabs(st);
   }
-  pthread_mutex_unlock(&st->lock);
-  if (drop) {
-    roam__free(&st->mem, drop->args);
-    roam__free(&st->mem, drop);
-  }
+  if (locked) pthread_mutex_unlock(&st->lock);
 }
 
-/* Append src (n bytes) to the args text, control characters as spaces, cut at
- * ROAM_DIAG_ARGS_MAX without splitting a UTF-8 sequence. Returns 0 once the
- * text is full (then it ends with "…" and takes nothing more). */
-static int args_append(struct roam_diag_req *r, const char *src, size_t n) {
+/* Append src (n bytes) to the args text (length *len), control characters
+ * as spaces, cut at ROAM_DIAG_ARGS_MAX without splitting a UTF-8 sequence.
+ * Returns 0 once the text is full (then it ends with "…" and takes nothing
+ * more). */
+static int args_append(char *args, size_t *len, int *truncated, const char *src, size_t n) {
+  size_t l = *len;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)src[i];
-    if (r->args_len >= ROAM_DIAG_ARGS_MAX) {
+    if (l >= ROAM_DIAG_ARGS_MAX) {
       if ((c & 0xC0) == 0x80) {
         /* c continues a sequence already partly copied: drop that part. */
-        size_t k = r->args_len;
-        while (k > 0 && ((unsigned char)r->args[k - 1] & 0xC0) == 0x80) k--;
-        if (k > 0 && (unsigned char)r->args[k - 1] >= 0xC0) r->args_len = k - 1;
+        size_t k = l;
+        while (k > 0 && ((unsigned char)args[k - 1] & 0xC0) == 0x80) k--;
+        if (k > 0 && (unsigned char)args[k - 1] >= 0xC0) l = k - 1;
       }
-      memcpy(r->args + r->args_len, "\xE2\x80\xA6", 3); /* … */
-      r->args_len += 3;
-      r->args_truncated = 1;
+      memcpy(args + l, "\xE2\x80\xA6", 3); /* … */
+      *len = l + 3;
+      *truncated = 1;
       return 0;
     }
-    r->args[r->args_len++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    args[l++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
   }
+  *len = l;
   return 1;
 }
 
@@ -403,7 +471,8 @@ int roam_diag_request_add_arg(roam_diag_state *st, roam_diag_req *r, const char 
   if (!st || !r || !key) return ROAM_ERR_INVALID_ARG;
   if (!roam_diag_record_args_enabled()) return ROAM_OK;
   if (!value) value = "";
-  /* Only the owner of r writes r->args; the dump reads it under the lock. */
+  /* Only the owner of r writes its args; the text is written and read (by
+   * dumps) under the lock. */
   char *fresh = NULL;
   if (!r->args) {
     fresh = roam__malloc(&st->mem, ROAM_DIAG__ARGS_CAP);
@@ -411,12 +480,16 @@ int roam_diag_request_add_arg(roam_diag_state *st, roam_diag_req *r, const char 
   }
   pthread_mutex_lock(&st->lock);
   if (fresh) r->args = fresh;
-  if (!r->args_truncated) {
+  int truncated = atomic_load_explicit(&r->args_truncated, memory_order_relaxed);
+  if (!truncated) {
+    size_t len = atomic_load_explicit(&r->args_len, memory_order_relaxed);
     int ok = 1;
-    if (r->args_len) ok = args_append(r, ", ", 2);
-    if (ok) ok = args_append(r, key, strlen(key));
-    if (ok) ok = args_append(r, "=", 1);
-    if (ok) args_append(r, value, strlen(value));
+    if (len) ok = args_append(r->args, &len, &truncated, ", ", 2);
+    if (ok) ok = args_append(r->args, &len, &truncated, key, strlen(key));
+    if (ok) ok = args_append(r->args, &len, &truncated, "=", 1);
+    if (ok) args_append(r->args, &len, &truncated, value, strlen(value));
+    atomic_store_explicit(&r->args_len, len, memory_order_relaxed);
+    atomic_store_explicit(&r->args_truncated, truncated, memory_order_relaxed);
   }
   pthread_mutex_unlock(&st->lock);
   return ROAM_OK;

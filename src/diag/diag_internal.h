@@ -21,7 +21,11 @@
  * A dump takes everything else with trylock as well, so it can never wait on
  * a lock held by a stuck thread; it reports the lock it could not take.
  *
- * The hot path (begin/end/open/close) touches only state->lock.
+ * The hot path: channel open/close take only state->lock; request
+ * begin/end take it too, except on a single-writer state (a session's:
+ * roam__diag_state_single_writer), whose owner writes request records with
+ * no lock and no atomic read-modify-write at all: dumps read them as
+ * seqlocks (struct roam_diag_req).
  */
 #ifndef ROAM_DIAG_INTERNAL_H
 #define ROAM_DIAG_INTERNAL_H
@@ -31,15 +35,40 @@
 
 #include <roam/diag.h>
 
+/*
+ * A request record: one slot of a slab (see roam_diag__slab). Its writer is
+ * the state's owner thread (a single-writer state, e.g. a session's) or any
+ * thread under state->lock; dumps read it without stopping the writer, as a
+ * seqlock: `seq` is odd while the writer changes the fields after it, and a
+ * dump keeps what it read only if `seq` was even and did not move. Every
+ * field a dump reads is atomic (relaxed; the seq loads/stores order them).
+ */
 struct roam_diag_req {
-  struct roam_diag_req *prev, *next; /* in the state's out/in list, or free list */
-  uint64_t conn_id, request_id, method_id, start_ns;
-  int outgoing;
-  int in_use;
-  int args_truncated;
-  size_t args_len;
-  char *args; /* NULL, or a buffer of ROAM_DIAG__ARGS_CAP bytes kept on reuse */
+  _Atomic uint32_t seq;
+  _Atomic uint32_t flags; /* ROAM_DIAG__LIVE | ROAM_DIAG__OUT */
+  _Atomic uint64_t conn_id, request_id, method_id, start_ns;
+  _Atomic uint64_t order;    /* the state's begin counter: newest first */
+  _Atomic size_t args_len;   /* args text is read and written under state->lock */
+  _Atomic int args_truncated;
+  char *args; /* NULL, or a buffer of ROAM_DIAG__ARGS_CAP bytes kept on reuse;
+                 set under state->lock */
+  /* Writer side only. */
+  struct roam_diag_req *free_next;
+  struct roam_diag__slab *slab;
 };
+#define ROAM_DIAG__LIVE 1u
+#define ROAM_DIAG__OUT 2u
+
+/* Request slots come in slabs, prepended to the state's list (published with
+ * a release store of the head; `next` never changes while a dump may run).
+ * Slabs are freed only with the registry write lock held (no dump running):
+ * in roam_diag_state_free, and when more than ROAM_DIAG_FREELIST_MAX slots
+ * are free (whole empty slabs are given back). */
+typedef struct roam_diag__slab {
+  struct roam_diag__slab *next;
+  size_t n, live;
+  struct roam_diag_req slot[];
+} roam_diag__slab;
 
 struct roam_diag_chan {
   struct roam_diag_chan *prev, *next;
@@ -62,12 +91,17 @@ struct roam_diag_state {
   char *name;
   /* Protected by lock. */
   pthread_mutex_t lock;
-  struct roam_diag_req *out_head, *in_head; /* newest first */
   struct roam_diag_chan *chan_head;
-  struct roam_diag_req *req_free;
   struct roam_diag_chan *chan_free;
-  size_t n_req_free, n_chan_free;
-  size_t n_out, n_in, n_tx, n_rx;
+  size_t n_chan_free;
+  size_t n_tx, n_rx;
+  /* Request slots: written by the owner alone when single_writer, else
+   * under lock; read by dumps (see struct roam_diag_req). */
+  int single_writer;
+  _Atomic(roam_diag__slab *) slabs;
+  struct roam_diag_req *req_free;
+  size_t n_req_free, n_req_slots;
+  uint64_t order;
   roam_diag__cb *cb_head, *cb_tail;
   size_t n_cb;
 };
@@ -82,6 +116,11 @@ extern pthread_rwlock_t roam__diag_method_lock;
 /* Look up under the method read lock (caller holds it); NULL if unknown. */
 const char *roam__diag_method_name_locked(uint64_t method_id);
 uint64_t roam__diag_now(void);
+
+/* From now on only one thread at a time (with the hand-over synchronised,
+ * as for a roam_session) begins and ends requests of st: they then take no
+ * lock. Call before the first request. */
+void roam__diag_state_single_writer(roam_diag_state *st);
 
 /* Dump retries: attempts and pause between them. */
 #define ROAM_DIAG__TRY_ATTEMPTS 10

@@ -16,6 +16,8 @@
  * waits on a lock that a stuck thread may hold, it says so instead.
  */
 #include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,11 +147,97 @@ static int try_rdlock(pthread_rwlock_t *l) {
   }
 }
 
-static void w_requests(roam_diag_writer *w, const struct roam_diag_req *r, const char *arrow,
-                       uint64_t now, int have_names) {
-  for (; r; r = r->next) {
+/* One request as a dump saw it (a consistent copy of a live record). */
+typedef struct snap_req {
+  uint64_t request_id, method_id, start_ns, order;
+  size_t args_off, args_len;
+  int outgoing;
+} snap_req;
+
+typedef struct snap {
+  snap_req *req;
+  size_t n, cap;
+  char *args;
+  size_t args_len, args_cap;
+  int failed;
+} snap;
+
+static int snap_grow(snap *sn, size_t args_extra) {
+  if (sn->n == sn->cap) {
+    size_t ncap = sn->cap ? sn->cap * 2 : 16;
+    snap_req *nr = realloc(sn->req, ncap * sizeof *nr);
+    if (!nr) return 0;
+    sn->req = nr;
+    sn->cap = ncap;
+  }
+  if (args_extra > sn->args_cap - sn->args_len) {
+    size_t ncap = sn->args_cap ? sn->args_cap : 1024;
+    while (ncap - sn->args_len < args_extra) ncap *= 2;
+    char *na = realloc(sn->args, ncap);
+    if (!na) return 0;
+    sn->args = na;
+    sn->args_cap = ncap;
+  }
+  return 1;
+}
+
+/*
+ * Copy one record if it is live, as a seqlock reader: the fields count only
+ * if `seq` was even before and unchanged after reading them. The writer (a
+ * session's owner thread) never waits for us; if it is in the middle of a
+ * write we retry, and a record that keeps changing is skipped (it is being
+ * begun or ended right now). Called with st->lock held, which keeps the args
+ * text still (it is written under the lock).
+ */
+static void snap_record(snap *sn, struct roam_diag_req *r) {
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    uint32_t q1 = atomic_load_explicit(&r->seq, memory_order_acquire);
+    if (q1 & 1) {
+      if (attempt >= 100) sched_yield();
+      continue;
+    }
+    uint32_t flags = atomic_load_explicit(&r->flags, memory_order_relaxed);
+    if (!(flags & ROAM_DIAG__LIVE)) {
+      atomic_thread_fence(memory_order_acquire);
+      if (atomic_load_explicit(&r->seq, memory_order_relaxed) == q1) return;
+      continue;
+    }
+    snap_req q;
+    q.request_id = atomic_load_explicit(&r->request_id, memory_order_relaxed);
+    q.method_id = atomic_load_explicit(&r->method_id, memory_order_relaxed);
+    q.start_ns = atomic_load_explicit(&r->start_ns, memory_order_relaxed);
+    q.order = atomic_load_explicit(&r->order, memory_order_relaxed);
+    q.outgoing = (flags & ROAM_DIAG__OUT) != 0;
+    size_t alen = atomic_load_explicit(&r->args_len, memory_order_relaxed);
+    if (!r->args || alen > ROAM_DIAG__ARGS_CAP) alen = 0;
+    if (!snap_grow(sn, alen)) {
+      sn->failed = 1;
+      return;
+    }
+    if (alen) memcpy(sn->args + sn->args_len, r->args, alen);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&r->seq, memory_order_relaxed) != q1) continue;
+    q.args_off = sn->args_len;
+    q.args_len = alen;
+    sn->args_len += alen;
+    sn->req[sn->n++] = q;
+    return;
+  }
+}
+
+/* Newest first: the begin counter, which follows start order. */
+static int newest_first(const void *a, const void *b) {
+  const snap_req *x = a, *y = b;
+  return x->order < y->order ? 1 : x->order > y->order ? -1 : 0;
+}
+
+static void w_requests(roam_diag_writer *w, const snap *sn, int outgoing, uint64_t now,
+                       int have_names) {
+  for (size_t i = 0; i < sn->n; i++) {
+    const snap_req *r = &sn->req[i];
+    if (r->outgoing != outgoing) continue;
     w_str(w, "\n  ");
-    w_str(w, arrow);
+    w_str(w, outgoing ? ARROW_UP : ARROW_DOWN);
     w_str(w, "#");
     w_u64(w, r->request_id);
     w_str(w, " ");
@@ -158,9 +246,9 @@ static void w_requests(roam_diag_writer *w, const struct roam_diag_req *r, const
     w_str(w, " ");
     w_secs(w, now > r->start_ns ? now - r->start_ns : 0);
     w_str(w, "s");
-    if (r->args && r->args_len) {
+    if (r->args_len) {
       w_str(w, " (");
-      roam_diag_write(w, r->args, r->args_len);
+      roam_diag_write(w, sn->args + r->args_off, r->args_len);
       w_str(w, ")");
     }
   }
@@ -185,21 +273,34 @@ static void dump_state(roam_diag_writer *w, roam_diag_state *st, int have_names)
     w_str(w, "] " MSG_STATE_BUSY);
     return;
   }
-  int has_lines = st->n_out + st->n_in + st->n_tx + st->n_rx > 0;
+  /* The slab list only grows while we hold the registry read lock. */
+  snap sn = {NULL, 0, 0, NULL, 0, 0, 0};
+  for (roam_diag__slab *sl = atomic_load_explicit(&st->slabs, memory_order_acquire); sl;
+       sl = sl->next) {
+    for (size_t i = 0; i < sl->n && !sn.failed; i++) snap_record(&sn, &sl->slot[i]);
+  }
+  if (sn.failed) w->failed = 1;
+  size_t n_out = 0;
+  for (size_t i = 0; i < sn.n; i++) n_out += (size_t)sn.req[i].outgoing;
+  size_t n_in = sn.n - n_out;
+  if (sn.n > 1) qsort(sn.req, sn.n, sizeof *sn.req, newest_first);
+  int has_lines = sn.n + st->n_tx + st->n_rx > 0;
   if (has_lines) {
     uint64_t now = roam__diag_now();
     int first = 1;
     w_str(w, "[");
     w_str(w, st->name);
     w_str(w, "] ");
-    w_count(w, st->n_out, ARROW_UP, &first);
-    w_count(w, st->n_in, ARROW_DOWN, &first);
+    w_count(w, n_out, ARROW_UP, &first);
+    w_count(w, n_in, ARROW_DOWN, &first);
     w_count(w, st->n_tx, "tx", &first);
     w_count(w, st->n_rx, "rx", &first);
-    w_requests(w, st->out_head, ARROW_UP, now, have_names);
-    w_requests(w, st->in_head, ARROW_DOWN, now, have_names);
+    w_requests(w, &sn, 1, now, have_names);
+    w_requests(w, &sn, 0, now, have_names);
     w_str(w, "\n");
   }
+  free(sn.req);
+  free(sn.args);
   /* The first n_cb nodes of the callback list are immutable from here on
    * (only appends happen, and the state cannot be freed while we hold the
    * registry read lock): walk them without the state lock, so a callback may

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "diag/diag_internal.h"
+#include "wire/wire_internal.h"
 #include "session/session_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -193,6 +195,21 @@ static int out_frame(roam_session *s, const uint8_t *a, size_t alen, const uint8
     if (blen) memcpy(p + alen, b, blen);
     if (clen) memcpy(p + alen + blen, c, clen);
     out_commit(s, 4 + total, kind);
+    return 0;
+  }
+  if (total <= ROAM__COBS_SMALL_MAX) {
+    /* Most frames: gather the pieces, then encode them in one word-wise
+     * pass (three stream writes each ended in a byte-wise tail). */
+    uint8_t tmp[ROAM__COBS_SMALL_MAX + 8];
+    memcpy(tmp, a, alen);
+    if (blen) memcpy(tmp + alen, b, blen);
+    if (clen) memcpy(tmp + alen + blen, c, clen);
+    memset(tmp + total, 0, 8); /* the last word's unused bytes */
+    uint8_t *p = out_reserve(s, total + 9);
+    if (!p) return ROAM_ERR_NOMEM;
+    size_t n = roam__cobs_encode_small(tmp, total, p);
+    p[n] = 0;
+    out_commit(s, n + 1, kind);
     return 0;
   }
   uint8_t *p = out_reserve(s, roam_cobs_max_encoded(total) + 1);
@@ -441,8 +458,12 @@ int roam_session_new(roam_session **out, const roam_session_config *cfg,
   rc = ROAM_ERR_NOMEM;
   s->root = roam__conn_new(s, 0);
   if (!s->root) goto fail;
-  if (!(cfg->flags & ROAM_SESSION_NO_DIAGNOSTICS))
+  if (!(cfg->flags & ROAM_SESSION_NO_DIAGNOSTICS)) {
     s->diag = roam_diag_state_new(cfg->name, &s->mem);
+    /* A session is used by one thread at a time: its request records need
+     * no lock (dumps read them as seqlocks). */
+    roam__diag_state_single_writer(s->diag);
+  }
   if (cfg->handshake_timeout_ms &&
       roam__theap_add(&s->timers, &s->mem, &s->handshake_timer,
                           s->now + cfg->handshake_timeout_ms))

@@ -186,6 +186,34 @@ void roam_cobs_stream_write(roam_cobs_stream *s, const uint8_t *p, size_t n) {
   s->code_pos = code;
 }
 
+#if RW_WORDS
+/* Small frames (n <= ROAM__COBS_SMALL_MAX): no block can fill up, so every
+ * input byte i keeps its place (output 1 + i) and each zero becomes the code
+ * byte of the block it starts. Eight bytes are copied at once and only the
+ * zeros are visited; the last word is masked to the n bytes. */
+size_t roam__cobs_encode_small(const uint8_t *in, size_t n, uint8_t *out) {
+  size_t code = 0;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t w = load64(in + i);
+    memcpy(out + 1 + i, &w, 8);
+    uint64_t z = exact_zero_bytes(w);
+    if (n - i < 8) z &= (UINT64_C(1) << (8 * (n - i))) - 1;
+    while (z) {
+      size_t zp = 1 + i + ((size_t)__builtin_ctzll(z) >> 3);
+      out[code] = (uint8_t)(zp - code);
+      code = zp;
+      z &= z - 1;
+    }
+  }
+  out[code] = (uint8_t)(n + 1 - code);
+  return n + 1;
+}
+#else
+size_t roam__cobs_encode_small(const uint8_t *in, size_t n, uint8_t *out) {
+  return roam_cobs_encode(in, n, out);
+}
+#endif
+
 size_t roam_cobs_stream_end(roam_cobs_stream *s) {
   s->out[s->code_pos] = (uint8_t)(s->pos - s->code_pos);
   return s->pos;

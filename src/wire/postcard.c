@@ -69,17 +69,7 @@ bool roam_utf8_valid(const uint8_t *p, size_t len) {
 /* Varints                                                             */
 /* ------------------------------------------------------------------ */
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
-    (defined(__GNUC__) || defined(__clang__))
-/* Gather the low seven bits of each byte of x into 56 contiguous bits. */
-static inline uint64_t compact7(uint64_t x) {
-  x &= UINT64_C(0x7f7f7f7f7f7f7f7f);
-  x = (x & UINT64_C(0x007f007f007f007f)) | ((x & UINT64_C(0x7f007f007f007f00)) >> 1);
-  x = (x & UINT64_C(0x00003fff00003fff)) | ((x & UINT64_C(0x3fff00003fff0000)) >> 2);
-  x = (x & UINT64_C(0x000000000fffffff)) | ((x & UINT64_C(0x0fffffff00000000)) >> 4);
-  return x;
-}
-
+#if RW_LE_WORDS
 /* With eight readable bytes: find the last byte of the varint with one
  * load, and assemble the value without a loop. */
 static inline rw_vres varint_words(const uint8_t *p, const uint8_t *end, unsigned max_bytes,
@@ -92,12 +82,12 @@ static inline rw_vres varint_words(const uint8_t *p, const uint8_t *end, unsigne
     unsigned len = ((unsigned)__builtin_ctzll(stop) >> 3) + 1; /* 1..8 */
     if (len > max_bytes || (len == max_bytes && p[len - 1] > last_max)) return r;
     if (len < 8) w &= (UINT64_C(1) << (8 * len)) - 1;
-    r.v = compact7(w);
+    r.v = rw_compact7(w);
     r.n = len;
     return r;
   }
   if (max_bytes < 10) return r; /* eight continuation bytes: too long */
-  uint64_t v = compact7(w);
+  uint64_t v = rw_compact7(w);
   if (end - p < 9) {
     r.n = 0;
     return r;

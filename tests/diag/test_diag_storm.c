@@ -44,6 +44,9 @@ static void *worker(void *arg) {
   while (!atomic_load(&stop)) {
     roam_diag_state *st = roam_diag_state_new(id % 2 ? NULL : "storm", NULL);
     if (!st) abort();
+    /* Half the states are written like a session's: no lock, dumps read
+     * the records as seqlocks. */
+    if (id >= WORKERS / 2) roam__diag_state_single_writer(st);
     int *ud = malloc(sizeof *ud);
     if (!ud) abort();
     *ud = id;

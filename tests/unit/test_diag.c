@@ -497,22 +497,131 @@ static void test_no_allocation_in_steady_state(void **ctx) {
   assert_true(cnt.frees > 0);
 }
 
-static void test_free_list_bounded(void **ctx) {
-  (void)ctx;
+/* Request slots come in slabs; after a burst, whole empty slabs are given
+ * back until at most ROAM_DIAG_FREELIST_MAX slots (plus one slab) stay free,
+ * on a locked state and on a single-writer one alike. */
+static void check_free_list_bounded(int single_writer) {
   counting cnt = {0, 0, 0};
   roam_mem mem = {&cnt, c_malloc, c_realloc, c_free};
   roam_diag_state *st = mk("bounded", &mem);
-  size_t n = ROAM_DIAG_FREELIST_MAX + 44;
+  if (single_writer) roam__diag_state_single_writer(st);
+  size_t n = ROAM_DIAG_FREELIST_MAX * 4 + 44;
   roam_diag_req **r = calloc(n, sizeof *r);
   assert_non_null(r);
-  for (size_t i = 0; i < n; i++) r[i] = roam_diag_request_begin(st, 0, i, 1, 1);
-  size_t frees0 = cnt.frees;
-  for (size_t i = 0; i < n; i++) roam_diag_request_end(st, r[i]);
-  assert_int_equal(cnt.frees - frees0, 44);
+  for (int burst = 0; burst < 2; burst++) {
+    for (size_t i = 0; i < n; i++) {
+      r[i] = roam_diag_request_begin(st, 0, i, 1, 1);
+      assert_non_null(r[i]);
+    }
+    assert_true(st->n_req_slots >= n);
+    size_t frees0 = cnt.frees;
+    /* out of order, as calls complete */
+    for (size_t i = 0; i < n; i += 2) roam_diag_request_end(st, r[i]);
+    for (size_t i = 1; i < n; i += 2) roam_diag_request_end(st, r[i]);
+    assert_true(cnt.frees > frees0);
+    assert_int_equal(st->n_req_free, st->n_req_slots);
+    assert_true(st->n_req_slots <= ROAM_DIAG_FREELIST_MAX + 64);
+    expect_dump("");
+  }
   free(r);
   size_t allocs = cnt.allocs;
   rm(st);
   assert_int_equal(cnt.frees, allocs);
+}
+
+static void test_free_list_bounded(void **ctx) {
+  (void)ctx;
+  check_free_list_bounded(0);
+  check_free_list_bounded(1);
+}
+
+/* A single-writer state (a session's) is written with no lock while dumps
+ * run: every dump must show whole records, never a mix of two (request id
+ * i always has method "m<i % 5>", direction i & 1 and argument i). */
+typedef struct {
+  roam_diag_state *st;
+  atomic_int stop;
+  atomic_ulong rounds;
+} sw_ctx;
+
+static void *sw_writer(void *arg) {
+  sw_ctx *x = arg;
+  roam_diag_req *rs[40];
+  uint64_t id = 1;
+  while (!atomic_load(&x->stop)) {
+    for (int i = 0; i < 40; i++, id++) {
+      rs[i] = roam_diag_request_begin(x->st, 0, id, 1000 + id % 5, (int)(id & 1));
+      char v[24];
+      snprintf(v, sizeof v, "%llu", (unsigned long long)id);
+      roam_diag_request_add_arg(x->st, rs[i], "a", v);
+    }
+    for (int i = 39; i >= 0; i -= 2) roam_diag_request_end(x->st, rs[i]);
+    for (int i = 38; i >= 0; i -= 2) roam_diag_request_end(x->st, rs[i]);
+    atomic_fetch_add(&x->rounds, 1);
+  }
+  return NULL;
+}
+
+static void check_dump_lines(const char *d) {
+  const char *p = d;
+  unsigned long long prev_out = 0, prev_in = 0;
+  while (*p) {
+    const char *nl = strchr(p, '\n');
+    assert_non_null(nl);
+    if (p[0] == '[') {
+      assert_true(strncmp(p, "[sw]", 4) == 0);
+    } else {
+      unsigned long long id, id2;
+      unsigned m;
+      char arrow[4] = {0};
+      assert_true(strncmp(p, "  ", 2) == 0);
+      memcpy(arrow, p + 2, 3);
+      /* (the argument is added just after begin: a dump may come between) */
+      int n = sscanf(p + 5, "#%llu m%u %*[0-9.]s (a=%llu)", &id, &m, &id2);
+      if (n < 2) fail_msg("bad line: %.*s", (int)(nl - p), p);
+      assert_int_equal(m, id % 5);
+      if (n == 3) assert_int_equal(id2, id);
+      else assert_true(nl[-1] == 's');
+      int up = strcmp(arrow, UP) == 0;
+      assert_true(up || strcmp(arrow, DOWN) == 0);
+      assert_int_equal(up, (int)(id & 1));
+      /* newest first within each direction */
+      unsigned long long *prev = up ? &prev_out : &prev_in;
+      if (*prev) assert_true(id < *prev);
+      *prev = id;
+    }
+    p = nl + 1;
+  }
+}
+
+static void test_single_writer_dumps(void **ctx) {
+  (void)ctx;
+  roam_diag_set_clock(NULL, NULL);
+  for (unsigned k = 0; k < 5; k++) {
+    char name[8];
+    snprintf(name, sizeof name, "m%u", k);
+    roam_diag_set_method_name(1000 + k, name);
+  }
+  sw_ctx x;
+  x.st = mk("sw", NULL);
+  roam__diag_state_single_writer(x.st);
+  atomic_init(&x.stop, 0);
+  atomic_init(&x.rounds, 0);
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, sw_writer, &x), 0);
+  int nonempty = 0;
+  for (int i = 0; i < 2000 || (nonempty < 10 && i < 200000); i++) {
+    char *d = dump();
+    if (*d) nonempty++;
+    check_dump_lines(d);
+    free(d);
+  }
+  atomic_store(&x.stop, 1);
+  pthread_join(t, NULL);
+  assert_true(atomic_load(&x.rounds) > 0);
+  assert_true(nonempty > 0);
+  expect_dump("");
+  rm(x.st);
 }
 
 static void test_out_of_memory(void **ctx) {
@@ -770,6 +879,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_null_tolerance, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_allocation_in_steady_state, setup, teardown),
       cmocka_unit_test_setup_teardown(test_free_list_bounded, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_single_writer_dumps, setup, teardown),
       cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
       cmocka_unit_test_setup_teardown(test_state_lock_held, setup, teardown),
       cmocka_unit_test_setup_teardown(test_registry_lock_held, setup, teardown),

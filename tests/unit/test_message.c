@@ -910,6 +910,52 @@ static void test_format(void **state) {
   assert_string_equal(buf, "?(kind 40)");
 }
 
+
+/* Header ids of every varint length (1..10 bytes), at the end of the message
+ * (no room after them: the careful path) and followed by a payload (room for
+ * the longest encoding: the one-load path), round-trip; a 10th byte above 1
+ * and an unterminated id are rejected on both paths. */
+static void test_id_varints_every_length(void **ctx) {
+  (void)ctx;
+  static const uint8_t pay[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  for (unsigned bits = 0; bits <= 64; bits++) {
+    for (int v = 0; v < 3; v++) {
+      uint64_t id = bits == 0 ? 0 : bits == 64 ? UINT64_MAX - (uint64_t)v : (1ull << bits) - 1 - (uint64_t)v * (bits > 2);
+      roam_msg m;
+      memset(&m, 0, sizeof m);
+      m.kind = ROAM_MSG_REQUEST;
+      m.conn_id = id;
+      m.request_id = id ^ 1;
+      m.method_id = id;
+      m.payload.ptr = pay;
+      m.payload.len = sizeof pay;
+      uint8_t buf[128];
+      size_t len;
+      assert_int_equal(roam_msg_encode_buf(&m, buf, sizeof buf, &len), 0);
+      roam_msg d;
+      assert_int_equal(roam_msg_decode(&d, buf, len), 0);
+      assert_true(d.conn_id == id && d.request_id == (id ^ 1) && d.method_id == id);
+      memset(&m, 0, sizeof m);
+      m.kind = ROAM_MSG_CANCEL;
+      m.conn_id = id ^ 1;
+      m.request_id = id;
+      assert_int_equal(roam_msg_encode_buf(&m, buf, sizeof buf, &len), 0);
+      assert_int_equal(roam_msg_decode(&d, buf, len), 0);
+      assert_true(d.conn_id == (id ^ 1) && d.request_id == id);
+    }
+  }
+  /* 10th byte 2: too large for 64 bits; with and without bytes after it */
+  uint8_t bad[32] = {ROAM_MSG_REQUEST, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+  roam_msg d;
+  assert_int_equal(roam_msg_decode(&d, bad, 11), ROAM_ERR_VARINT);
+  assert_int_equal(roam_msg_decode(&d, bad, sizeof bad), ROAM_ERR_VARINT);
+  /* eleven continuation bytes */
+  memset(bad + 1, 0x80, 20);
+  assert_int_equal(roam_msg_decode(&d, bad, sizeof bad), ROAM_ERR_VARINT);
+  /* ends inside the id */
+  assert_int_equal(roam_msg_decode(&d, bad, 9), ROAM_ERR_TRUNCATED);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_golden_encode_decode, setup_goldens),
@@ -917,6 +963,7 @@ int main(void) {
       cmocka_unit_test_setup(test_golden_all_files_covered, setup_goldens),
       cmocka_unit_test_setup(test_golden_truncations_and_trailing, setup_goldens),
       cmocka_unit_test(test_malformed_messages),
+      cmocka_unit_test(test_id_varints_every_length),
       cmocka_unit_test(test_kind_names),
       cmocka_unit_test(test_random_round_trips),
       cmocka_unit_test(test_encode_invalid),
