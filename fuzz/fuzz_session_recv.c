@@ -474,8 +474,8 @@ static void fz_drain(fz *f) {
       roam_session_consume(f->s, m.len);
   } else {
     const uint8_t *p;
-    size_t n = roam_session_output(f->s, &p);
-    if (n) roam_session_consume(f->s, n);
+    size_t n; /* (the output may come in two pieces) */
+    while ((n = roam_session_output(f->s, &p)) > 0) roam_session_consume(f->s, n);
   }
   CHECK(!roam_session_want_write(f->s) || roam_session_is_closed(f->s));
 }
